@@ -103,6 +103,7 @@ run_in_env() {
     mount --rbind "$parent" "$root$parent"
     exec chroot "$root" /usr/bin/env -i \
       HOME=/root LANG=C.UTF-8 TERM="${TERM:-dumb}" CI="${CI:-}" \
+      SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt UV_NATIVE_TLS=1 \
       JK_BMS_DEV_BMS="${JK_BMS_DEV_BMS:-}" PYTHONDONTWRITEBYTECODE="${PYTHONDONTWRITEBYTECODE:-}" \
       PATH="$venv/bin:/usr/local/bin:/usr/bin:/bin" VIRTUAL_ENV="$venv" \
       bash -c "cd \"\$0\" && exec \"\$@\"" "$repo" "$@"

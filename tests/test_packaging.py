@@ -1,0 +1,55 @@
+"""What HACS and hassfest check before a user can install us."""
+
+from __future__ import annotations
+
+import json
+import struct
+from pathlib import Path
+
+ROOT = Path(__file__).parent.parent
+INTEGRATION = ROOT / "custom_components" / "jk_bms"
+HACS_KEYS = {
+    "name",
+    "content_in_root",
+    "zip_release",
+    "filename",
+    "hide_default_branch",
+    "country",
+    "homeassistant",
+    "hacs",
+    "persistent_directory",
+}
+
+
+def test_manifest_keys_are_in_hassfest_order() -> None:
+    """Hassfest wants domain, name, then the rest alphabetically."""
+    keys = list(json.loads((INTEGRATION / "manifest.json").read_text()))
+    assert keys[:2] == ["domain", "name"]
+    assert keys[2:] == sorted(keys[2:])
+
+
+def test_manifest_never_matches_ffe0_alone() -> None:
+    """Every Bluetooth matcher pairs FFE0 with a JK manufacturer id."""
+    manifest = json.loads((INTEGRATION / "manifest.json").read_text())
+    matchers = manifest["bluetooth"]
+    assert {m["manufacturer_id"] for m in matchers} == {0x0B65, 0x4B4A}
+    assert all(m["service_uuid"].startswith("0000ffe0-") for m in matchers)
+    assert all(m["connectable"] for m in matchers)
+
+
+def test_hacs_json_has_only_keys_hacs_accepts() -> None:
+    """HACS rejects unknown keys; the minimum HA version is the one we test."""
+    hacs = json.loads((ROOT / "hacs.json").read_text())
+    assert set(hacs) <= HACS_KEYS
+    assert hacs["name"] == "JK BMS"
+    requirements = (ROOT / "requirements_test.txt").read_text()
+    assert "pytest-homeassistant-custom-component==0.13.375" in requirements
+    assert hacs["homeassistant"] == "2026.10.4"
+
+
+def test_brand_icon_is_a_square_png() -> None:
+    """HA 2026.3+ shows custom integrations' local brand icon."""
+    data = (INTEGRATION / "brand" / "icon.png").read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", data[16:24])
+    assert width == height == 256
