@@ -1,0 +1,111 @@
+"""JK BMS Bluetooth LE protocol (JK02_24S, JK02_32S, JK04): no Home Assistant imports.
+
+See README.md in this directory for an overview and the command-line decoder.
+"""
+
+from __future__ import annotations
+
+from .commands import (
+    ACTIONS,
+    Command,
+    CommandFrame,
+    build_command,
+    encode_action,
+    encode_request,
+    encode_write,
+    parse_command,
+    register_lookup,
+    registers_for,
+)
+from .decoding import (
+    build_frame,
+    decode_cell_info,
+    decode_device_info,
+    decode_frame,
+    decode_logbook,
+    decode_settings,
+    table_for,
+)
+from .enums import FrameType, Variant
+from .errors import (
+    ChecksumError,
+    InvalidValueError,
+    ProtocolError,
+    UnknownFrameError,
+    VariantMismatchError,
+)
+from .fields import Value
+from .framing import (
+    COMMAND_HEADER,
+    COMMAND_LENGTH,
+    FRAME_LENGTH,
+    RESPONSE_HEADER,
+    Ack,
+    ParserStats,
+    RawFrame,
+    StreamParser,
+    checksum,
+)
+from .models import CellInfo, Decoded, DeviceInfo, Logbook, LogEntry, Settings
+from .register_spec import Encoding, Readback, RegisterSpec, VariantOverride, WriteKind
+from .tables.alarms import ALARM_BY_KEY, ALARMS, Alarm
+from .tables.options import OPTION_LABELS, SELECT_OPTIONS
+from .tables.registers import REGISTERS
+from .variant import check_cell_info, detect_variant, guess_variant
+
+__all__ = [
+    "ACTIONS",
+    "ALARMS",
+    "ALARM_BY_KEY",
+    "COMMAND_HEADER",
+    "COMMAND_LENGTH",
+    "FRAME_LENGTH",
+    "OPTION_LABELS",
+    "REGISTERS",
+    "RESPONSE_HEADER",
+    "SELECT_OPTIONS",
+    "Ack",
+    "Alarm",
+    "CellInfo",
+    "ChecksumError",
+    "Command",
+    "CommandFrame",
+    "Decoded",
+    "DeviceInfo",
+    "Encoding",
+    "FrameType",
+    "InvalidValueError",
+    "LogEntry",
+    "Logbook",
+    "ParserStats",
+    "ProtocolError",
+    "RawFrame",
+    "Readback",
+    "RegisterSpec",
+    "Settings",
+    "StreamParser",
+    "UnknownFrameError",
+    "Value",
+    "Variant",
+    "VariantMismatchError",
+    "VariantOverride",
+    "WriteKind",
+    "build_command",
+    "build_frame",
+    "check_cell_info",
+    "checksum",
+    "decode_cell_info",
+    "decode_device_info",
+    "decode_frame",
+    "decode_logbook",
+    "decode_settings",
+    "detect_variant",
+    "encode_action",
+    "encode_request",
+    "encode_write",
+    "guess_variant",
+    "parse_command",
+    "register_lookup",
+    "registers_for",
+    "table_for",
+]
