@@ -2,19 +2,37 @@
 
 from __future__ import annotations
 
-from homeassistant.config_entries import ConfigEntry
-from homeassistant.const import Platform
+from homeassistant.components import bluetooth
+from homeassistant.const import CONF_ADDRESS, Platform
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ConfigEntryNotReady
+
+from .const import DOMAIN
+from .coordinator import JkBmsConfigEntry, JkBmsCoordinator
 
 PLATFORMS: list[Platform] = []
 
 
-async def async_setup_entry(hass: HomeAssistant, entry: ConfigEntry) -> bool:
+async def async_setup_entry(hass: HomeAssistant, entry: JkBmsConfigEntry) -> bool:
     """Set up a JK BMS from a config entry."""
+    address: str = entry.data.get(CONF_ADDRESS) or entry.unique_id or ""
+    if not bluetooth.async_ble_device_from_address(hass, address, connectable=True):
+        raise ConfigEntryNotReady(
+            translation_domain=DOMAIN,
+            translation_key="device_not_found",
+            translation_placeholders={
+                "reason": bluetooth.async_address_reachability_diagnostics(
+                    hass, address, bluetooth.BluetoothReachabilityIntent.CONNECTION
+                )
+            },
+        )
+    coordinator = JkBmsCoordinator(hass, entry, address)
+    await coordinator.async_config_entry_first_refresh()
+    entry.runtime_data = coordinator
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True
 
 
-async def async_unload_entry(hass: HomeAssistant, entry: ConfigEntry) -> bool:
-    """Unload a config entry."""
+async def async_unload_entry(hass: HomeAssistant, entry: JkBmsConfigEntry) -> bool:
+    """Unload a config entry; the coordinator's shutdown frees the link."""
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)

@@ -1,13 +1,60 @@
-"""Config flow for JK BMS: discovered over Home Assistant Bluetooth."""
+"""Config flow for JK BMS: discovered over Home Assistant Bluetooth, tested before saving."""
 
 from __future__ import annotations
 
-from typing import Any
+import logging
+from typing import Any, override
 
-from homeassistant.components.bluetooth import BluetoothServiceInfoBleak
-from homeassistant.config_entries import ConfigFlow, ConfigFlowResult
+import probatio
+from bleak.backends.device import BLEDevice
+from homeassistant.components import bluetooth
+from homeassistant.components.bluetooth import (
+    BluetoothServiceInfoBleak,
+    async_discovered_service_info,
+)
+from homeassistant.config_entries import (
+    ConfigFlow,
+    ConfigFlowResult,
+    OptionsFlowWithReload,
+)
+from homeassistant.const import CONF_ADDRESS
+from homeassistant.core import callback
+from homeassistant.helpers import selector
 
-from .const import DOMAIN
+from .const import (
+    CONF_CONNECTION_MODE,
+    CONF_PAIR,
+    CONF_POLL_INTERVAL,
+    CONF_UPDATE_INTERVAL,
+    DEFAULT_CONNECTION_MODE,
+    DEFAULT_PAIR,
+    DEFAULT_POLL_INTERVAL,
+    DEFAULT_UPDATE_INTERVAL,
+    DOMAIN,
+    JK_MANUFACTURER_IDS,
+    MAX_POLL_INTERVAL,
+    MAX_UPDATE_INTERVAL,
+    MIN_POLL_INTERVAL,
+    MIN_UPDATE_INTERVAL,
+    ConnectionMode,
+)
+from .coordinator import JkBmsConfigEntry
+from .protocol import DeviceInfo, ProtocolError
+from .protocol.client import JkBmsClient, NotJkBmsError
+
+_LOGGER = logging.getLogger(__name__)
+
+PAIR_SCHEMA = probatio.Schema(
+    {probatio.Optional(CONF_PAIR, default=DEFAULT_PAIR): selector.BooleanSelector()}
+)
+
+
+class CannotConnectError(Exception):
+    """No Bluetooth path to the device, or the link failed."""
+
+
+def _is_jk(info: BluetoothServiceInfoBleak) -> bool:
+    return not JK_MANUFACTURER_IDS.isdisjoint(info.manufacturer_data)
 
 
 class JkBmsConfigFlow(ConfigFlow, domain=DOMAIN):
@@ -18,7 +65,20 @@ class JkBmsConfigFlow(ConfigFlow, domain=DOMAIN):
     def __init__(self) -> None:
         """Initialize the flow."""
         self._discovery_info: BluetoothServiceInfoBleak | None = None
+        self._discovered: dict[str, BluetoothServiceInfoBleak] = {}
+        self._device_info: DeviceInfo | None = None
+        self._variant: str = ""
+        self._cells = 0
+        self._pair = DEFAULT_PAIR
 
+    @staticmethod
+    @callback
+    @override
+    def async_get_options_flow(config_entry: JkBmsConfigEntry) -> JkBmsOptionsFlow:
+        """Return the options flow."""
+        return JkBmsOptionsFlow()
+
+    @override
     async def async_step_bluetooth(
         self, discovery_info: BluetoothServiceInfoBleak
     ) -> ConfigFlowResult:
@@ -32,12 +92,177 @@ class JkBmsConfigFlow(ConfigFlow, domain=DOMAIN):
     async def async_step_bluetooth_confirm(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Confirm adding a discovered BMS."""
+        """Confirm a discovered BMS; connect and read it on submit."""
         assert self._discovery_info is not None
+        errors: dict[str, str] = {}
         if user_input is not None:
-            return self.async_create_entry(title=self._discovery_info.name, data={})
-        self._set_confirm_only()
+            self._pair = user_input.get(CONF_PAIR, DEFAULT_PAIR)
+            if (error := await self._async_read_device(self._discovery_info)) is None:
+                return await self.async_step_confirm()
+            errors["base"] = error
         return self.async_show_form(
             step_id="bluetooth_confirm",
+            data_schema=self.add_suggested_values_to_schema(
+                PAIR_SCHEMA, {CONF_PAIR: self._pair}
+            ),
             description_placeholders={"name": self._discovery_info.name},
+            errors=errors,
+        )
+
+    @override
+    async def async_step_user(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Pick one of the discovered JK BMS that is not configured yet."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            address = user_input[CONF_ADDRESS]
+            await self.async_set_unique_id(address, raise_on_progress=False)
+            self._abort_if_unique_id_configured()
+            self._discovery_info = self._discovered[address]
+            self._pair = user_input.get(CONF_PAIR, DEFAULT_PAIR)
+            if (error := await self._async_read_device(self._discovery_info)) is None:
+                return await self.async_step_confirm()
+            errors["base"] = error
+        else:
+            current = self._async_current_ids(include_ignore=False)
+            self._discovered = {
+                info.address: info
+                for info in async_discovered_service_info(self.hass, connectable=True)
+                if _is_jk(info) and info.address not in current
+            }
+            if not self._discovered:
+                return self.async_abort(reason="no_devices_found")
+
+        schema = probatio.Schema(
+            {
+                probatio.Required(CONF_ADDRESS): probatio.In(
+                    {
+                        address: f"{info.name} ({address})"
+                        for address, info in self._discovered.items()
+                    }
+                ),
+                probatio.Optional(
+                    CONF_PAIR, default=DEFAULT_PAIR
+                ): selector.BooleanSelector(),
+            }
+        )
+        return self.async_show_form(step_id="user", data_schema=schema, errors=errors)
+
+    async def async_step_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Show what was read from the BMS; create the entry on submit."""
+        assert self._discovery_info is not None
+        assert self._device_info is not None
+        info = self._device_info
+        title = info.device_name or self._discovery_info.name
+        if user_input is not None:
+            return self.async_create_entry(
+                title=title,
+                data={CONF_ADDRESS: self._discovery_info.address},
+                options={CONF_PAIR: self._pair},
+            )
+        return self.async_show_form(
+            step_id="confirm",
+            description_placeholders={
+                "name": title,
+                "model": info.model or "?",
+                "hardware": info.hardware_version or "?",
+                "firmware": info.software_version or "?",
+                "variant": self._variant,
+                "cells": str(self._cells),
+            },
+        )
+
+    async def _async_read_device(self, info: BluetoothServiceInfoBleak) -> str | None:
+        """Connect, read the device info, let go. Return an error key or None."""
+        try:
+            await self._async_connect_and_read(info)
+        except CannotConnectError:
+            return "cannot_connect"
+        except NotJkBmsError:
+            return "not_jk_bms"
+        except ProtocolError:
+            _LOGGER.debug("Reading %s failed", info.address, exc_info=True)
+            return "cannot_connect"
+        except Exception:
+            _LOGGER.exception("Unexpected error reading %s", info.address)
+            return "unknown"
+        return None
+
+    async def _async_connect_and_read(self, info: BluetoothServiceInfoBleak) -> None:
+        device: BLEDevice = (
+            bluetooth.async_ble_device_from_address(self.hass, info.address, True)
+            or info.device
+        )
+        client = JkBmsClient(lambda: device, pair=self._pair)
+        try:
+            await client.connect()
+        except NotJkBmsError:
+            raise
+        except ProtocolError as err:
+            _LOGGER.debug("Cannot connect to %s: %s", info.address, err)
+            raise CannotConnectError from err
+        try:
+            self._device_info = client.device_info
+            self._variant = str(client.variant)
+            cell_info = client.last_cell_info
+            self._cells = len(cell_info.cell_voltages) if cell_info else 0
+        finally:
+            await client.disconnect()
+
+
+class JkBmsOptionsFlow(OptionsFlowWithReload):
+    """Connection mode, state cadence and pairing; the entry reloads on save."""
+
+    async def async_step_init(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Manage the options."""
+        if user_input is not None:
+            return self.async_create_entry(data=user_input)
+        schema = probatio.Schema(
+            {
+                probatio.Required(
+                    CONF_CONNECTION_MODE, default=DEFAULT_CONNECTION_MODE
+                ): selector.SelectSelector(
+                    selector.SelectSelectorConfig(
+                        options=[mode.value for mode in ConnectionMode],
+                        translation_key=CONF_CONNECTION_MODE,
+                        mode=selector.SelectSelectorMode.LIST,
+                    )
+                ),
+                probatio.Required(
+                    CONF_POLL_INTERVAL, default=DEFAULT_POLL_INTERVAL
+                ): selector.NumberSelector(
+                    selector.NumberSelectorConfig(
+                        min=MIN_POLL_INTERVAL,
+                        max=MAX_POLL_INTERVAL,
+                        step=1,
+                        unit_of_measurement="s",
+                        mode=selector.NumberSelectorMode.BOX,
+                    )
+                ),
+                probatio.Required(
+                    CONF_UPDATE_INTERVAL, default=DEFAULT_UPDATE_INTERVAL
+                ): selector.NumberSelector(
+                    selector.NumberSelectorConfig(
+                        min=MIN_UPDATE_INTERVAL,
+                        max=MAX_UPDATE_INTERVAL,
+                        step=1,
+                        unit_of_measurement="s",
+                        mode=selector.NumberSelectorMode.BOX,
+                    )
+                ),
+                probatio.Required(
+                    CONF_PAIR, default=DEFAULT_PAIR
+                ): selector.BooleanSelector(),
+            }
+        )
+        return self.async_show_form(
+            step_id="init",
+            data_schema=self.add_suggested_values_to_schema(
+                schema, self.config_entry.options
+            ),
         )

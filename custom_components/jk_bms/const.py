@@ -1,5 +1,9 @@
 """Constants for the JK BMS integration."""
 
+from __future__ import annotations
+
+from datetime import timedelta
+from enum import StrEnum
 from typing import Final
 
 DOMAIN: Final = "jk_bms"
@@ -9,3 +13,44 @@ MANUFACTURER: Final = "Jikong (JK BMS)"
 # discovery also requires one of JK's manufacturer ids (see manifest.json).
 SERVICE_UUID: Final = "0000ffe0-0000-1000-8000-00805f9b34fb"
 JK_MANUFACTURER_IDS: Final = frozenset({0x0B65, 0x4B4A})
+
+
+class ConnectionMode(StrEnum):
+    """How the integration holds the Bluetooth link."""
+
+    STREAM = "stream"
+    """Stay connected; the BMS streams about two cell frames a second."""
+    POLL = "poll"
+    """Connect every poll interval, read, let go (frees the proxy slot and the BMS)."""
+
+
+# Options (entry.options keys).
+CONF_CONNECTION_MODE: Final = "connection_mode"
+CONF_POLL_INTERVAL: Final = "poll_interval"
+CONF_UPDATE_INTERVAL: Final = "update_interval"
+CONF_PAIR: Final = "pair"
+
+DEFAULT_CONNECTION_MODE: Final = ConnectionMode.STREAM
+DEFAULT_POLL_INTERVAL: Final = 60  # s
+MIN_POLL_INTERVAL: Final = 10
+MAX_POLL_INTERVAL: Final = 3600
+DEFAULT_UPDATE_INTERVAL: Final = 5  # s between entity state writes
+MIN_UPDATE_INTERVAL: Final = 1
+MAX_UPDATE_INTERVAL: Final = 300
+DEFAULT_PAIR: Final = False
+
+# The settings frame is not streamed: re-read it now and then in stream mode.
+SETTINGS_REFRESH_INTERVAL: Final = timedelta(minutes=5)
+
+# Reconnect backoff after the link drops (seconds): first, factor, cap.
+RECONNECT_INITIAL_DELAY: Final = 2.0
+RECONNECT_MAX_DELAY: Final = 300.0
+
+# Energy integration: a gap between two frames longer than this is not
+# integrated (link drop); in poll mode the poll interval is added.
+ENERGY_MAX_GAP: Final = 30.0  # s
+
+# Time constant of the current smoothing used for time to empty / full.
+CURRENT_EWMA_TAU: Final = 60.0  # s
+# Below this |current| the battery counts as idle (no time to empty/full).
+IDLE_CURRENT: Final = 0.1  # A
