@@ -2,13 +2,28 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
+from hypothesis import HealthCheck, settings
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
 from syrupy.assertion import SnapshotAssertion
 
 # Import the integration before any `hass` fixture exists: otherwise HA's loader
 # mounts the plugin's empty testing_config and never sees our manifest matchers.
 import custom_components.jk_bms  # noqa: F401
+
+# CI must be deterministic: the same examples on every run, no wall-clock deadline
+# on a shared 2-core machine. Locally, hypothesis explores new examples each run.
+settings.register_profile(
+    "ci",
+    derandomize=True,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile("dev", deadline=None)
+settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 
 @pytest.fixture
