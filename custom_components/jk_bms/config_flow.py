@@ -49,10 +49,6 @@ PAIR_SCHEMA = probatio.Schema(
 )
 
 
-class CannotConnectError(Exception):
-    """No Bluetooth path to the device, or the link failed."""
-
-
 def _is_jk(info: BluetoothServiceInfoBleak) -> bool:
     return not JK_MANUFACTURER_IDS.isdisjoint(info.manufacturer_data)
 
@@ -179,12 +175,11 @@ class JkBmsConfigFlow(ConfigFlow, domain=DOMAIN):
         """Connect, read the device info, let go. Return an error key or None."""
         try:
             await self._async_connect_and_read(info)
-        except CannotConnectError:
-            return "cannot_connect"
         except NotJkBmsError:
+            _LOGGER.debug("%s is not a JK BMS", info.address, exc_info=True)
             return "not_jk_bms"
         except ProtocolError:
-            _LOGGER.debug("Reading %s failed", info.address, exc_info=True)
+            _LOGGER.debug("Cannot connect to %s", info.address, exc_info=True)
             return "cannot_connect"
         except Exception:
             _LOGGER.exception("Unexpected error reading %s", info.address)
@@ -197,13 +192,7 @@ class JkBmsConfigFlow(ConfigFlow, domain=DOMAIN):
             or info.device
         )
         client = JkBmsClient(lambda: device, pair=self._pair)
-        try:
-            await client.connect()
-        except NotJkBmsError:
-            raise
-        except ProtocolError as err:
-            _LOGGER.debug("Cannot connect to %s: %s", info.address, err)
-            raise CannotConnectError from err
+        await client.connect()
         try:
             self._device_info = client.device_info
             self._variant = str(client.variant)
