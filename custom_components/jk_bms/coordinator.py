@@ -49,6 +49,7 @@ from .protocol import (
     encode_write,
 )
 from .protocol.client import Frame, JkBmsClient, ReadBackError
+from .validation import validate_change
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -58,22 +59,6 @@ type DerivedValue = float | int | str | bool | datetime | None
 # A cell-info frame stalls (no stream) for this long → restart it with 0x96.
 STREAM_STALL_SECONDS = 15.0
 WATCHDOG_INTERVAL = timedelta(seconds=10)
-
-# Cross-field rules (entities.md "Writes must be safe"): lower < upper.
-# (lower key, upper key, strict)
-CROSS_FIELD_RULES: tuple[tuple[str, str, bool], ...] = (
-    ("cell_uvp", "cell_uvpr", True),
-    ("cell_uvpr", "cell_ovpr", True),
-    ("cell_ovpr", "cell_ovp", True),
-    ("cell_uvp", "soc_0_voltage", False),
-    ("soc_100_voltage", "cell_ovp", False),
-    ("power_off_voltage", "cell_uvp", True),
-    ("discharge_otpr", "discharge_otp", True),
-    ("charge_otpr", "charge_otp", True),
-    ("mosfet_otpr", "mosfet_otp", True),
-    ("charge_utp", "charge_utpr", True),
-    ("discharge_utp", "discharge_utpr", True),
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -615,30 +600,10 @@ class JkBmsCoordinator(DataUpdateCoordinator[JkBmsData]):
         self.async_set_updated_data(self._build_data())
 
     def _validate_cross_fields(self, key: str, value: float | str) -> None:
+        """Range, chemistry and cross-field rules live in validation.py (one place)."""
         settings = self.client.settings
-        if settings is None or isinstance(value, bool | str):
-            return
-        current = settings.values()
-        for lower, upper, strict in CROSS_FIELD_RULES:
-            if key not in (lower, upper):
-                continue
-            low = value if key == lower else current.get(lower)
-            high = value if key == upper else current.get(upper)
-            if not isinstance(low, int | float) or not isinstance(high, int | float):
-                continue
-            if low < high or (not strict and low == high):
-                continue
-            raise ServiceValidationError(
-                translation_domain=DOMAIN,
-                translation_key="invalid_combination",
-                translation_placeholders={
-                    "key": key,
-                    "value": _fmt(value),
-                    "lower": lower,
-                    "upper": upper,
-                    "other": _fmt(high if key == lower else low),
-                },
-            )
+        current = settings.values() if settings is not None else {}
+        validate_change(current, self.variant, key, value)
 
     async def _async_handle_stop(self, _event: Event) -> None:
         """Home Assistant stops: let go of the link (the BMS holds one central)."""
