@@ -1,0 +1,153 @@
+"""Base entity and description helpers for the JK BMS integration."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import override
+
+from homeassistant.core import callback
+from homeassistant.helpers.device_registry import CONNECTION_BLUETOOTH, DeviceInfo
+from homeassistant.helpers.entity import EntityDescription
+from homeassistant.helpers.update_coordinator import CoordinatorEntity
+
+from .const import MANUFACTURER
+from .coordinator import JkBmsCoordinator, JkBmsData
+from .protocol import FrameType, Readback, Value, Variant
+
+ALL_VARIANTS = frozenset(Variant)
+JK02 = frozenset({Variant.JK02_24S, Variant.JK02_32S})
+JK02_32S = frozenset({Variant.JK02_32S})
+
+# "pb" in entities.md: JK02_32S firmware that carries the charge state and dry
+# contacts (aiobmsble reads the charge state from software 15 on).
+PB_MIN_SOFTWARE_MAJOR = 15
+
+_UNSET = object()
+
+
+def always(_coordinator: JkBmsCoordinator) -> bool:
+    """Entity exists on every device of its variants."""
+    return True
+
+
+def is_pb(coordinator: JkBmsCoordinator) -> bool:
+    """Tell whether the BMS runs JK-PB-era firmware (charge state, dry contacts)."""
+    major = coordinator.device_info.software_major
+    return major is not None and major >= PB_MIN_SOFTWARE_MAJOR
+
+
+@dataclass(frozen=True, kw_only=True)
+class JkBmsEntityDescription(EntityDescription):
+    """What every JK BMS entity description has: where it exists."""
+
+    variants: frozenset[Variant] = ALL_VARIANTS
+    """Protocol variants that carry the entity (entities.md ``var`` column)."""
+    supported_fn: Callable[[JkBmsCoordinator], bool] = always
+    """Further condition, checked once on the first data (cells present, firmware)."""
+
+
+def is_supported(
+    description: JkBmsEntityDescription, coordinator: JkBmsCoordinator
+) -> bool:
+    """Tell whether this BMS gets an entity for ``description``."""
+    return coordinator.variant in description.variants and description.supported_fn(
+        coordinator
+    )
+
+
+def cell_info_value(key: str) -> Callable[[JkBmsData], Value]:
+    """Read ``key`` from the latest cell-info frame."""
+
+    def value(data: JkBmsData) -> Value:
+        return None if data.cell_info is None else data.cell_info.entries.get(key)
+
+    return value
+
+
+def settings_value(key: str) -> Callable[[JkBmsData], Value]:
+    """Read ``key`` from the latest settings frame."""
+
+    def value(data: JkBmsData) -> Value:
+        return None if data.settings is None else data.settings.entries.get(key)
+
+    return value
+
+
+def device_info_value(key: str) -> Callable[[JkBmsData], Value]:
+    """Read ``key`` from the device-info frame."""
+
+    def value(data: JkBmsData) -> Value:
+        return data.device_info.entries.get(key)
+
+    return value
+
+
+def readback_value(readback: Readback) -> Callable[[JkBmsData], Value]:
+    """Read the frame field that shows a written setting's real value."""
+    match readback.frame_type:
+        case FrameType.CELL_INFO:
+            return cell_info_value(readback.key)
+        case FrameType.DEVICE_INFO:
+            return device_info_value(readback.key)
+        case _:
+            return settings_value(readback.key)
+
+
+class JkBmsEntity(CoordinatorEntity[JkBmsCoordinator]):
+    """An entity of one JK BMS, fed by its coordinator.
+
+    The coordinator calls its listeners at the configured cadence; an entity writes
+    its state only when what it shows (its value or its availability) changed.
+    """
+
+    _attr_has_entity_name = True
+
+    def __init__(
+        self, coordinator: JkBmsCoordinator, description: EntityDescription
+    ) -> None:
+        """Bind the entity to its BMS and describe it."""
+        super().__init__(coordinator)
+        self.entity_description = description
+        self._attr_unique_id = f"{coordinator.address}_{description.key}"
+        info = coordinator.device_info
+        self._attr_device_info = DeviceInfo(
+            connections={(CONNECTION_BLUETOOTH, coordinator.address)},
+            manufacturer=MANUFACTURER,
+            model=info.model or None,
+            hw_version=info.hardware_version or None,
+            sw_version=info.software_version or None,
+            serial_number=info.serial_number or None,
+            name=info.device_name or coordinator.config_entry.title,
+        )
+        self._last_shown: object = _UNSET
+
+    @property
+    @override
+    def available(self) -> bool:
+        """Available while the BLE link to the BMS is up."""
+        return super().available and self.coordinator.link_connected
+
+    def _shown_value(self) -> object:
+        """Return what this entity currently shows (compared between updates)."""
+        raise NotImplementedError
+
+    def _snapshot(self) -> tuple[bool, object]:
+        available = self.available
+        return available, self._shown_value() if available else None
+
+    @override
+    async def async_added_to_hass(self) -> None:
+        """Remember the state written when the entity is added."""
+        await super().async_added_to_hass()
+        self._last_shown = self._snapshot()
+
+    @callback
+    @override
+    def _handle_coordinator_update(self) -> None:
+        """Write the state only when this entity's value or availability changed."""
+        shown = self._snapshot()
+        if shown == self._last_shown:
+            return
+        self._last_shown = shown
+        self.async_write_ha_state()
