@@ -223,7 +223,11 @@ class Battery:
 
     def step(self, dt: float) -> None:
         """Advance by ``dt`` seconds of wall time (times ``time_scale`` of pack time)."""
-        remaining = dt * self.time_scale
+        self.advance(dt * self.time_scale)
+
+    def advance(self, pack_seconds: float) -> None:
+        """Advance by ``pack_seconds`` of pack time, in substeps of ``resolution_s``."""
+        remaining = pack_seconds
         while remaining > 1e-12:
             substep = min(self.resolution_s, remaining)
             self._substep(substep)

@@ -1,0 +1,49 @@
+"""Fault knobs: the misbehaviour real users meet, switched on by tests or by hand."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(slots=True)
+class Faults:
+    """What the virtual BMS does wrong. Change fields at any time; they act at once.
+
+    Link drops are actions, not flags: ``VirtualJkBms.drop_link()`` (optionally in
+    the middle of the next frame).
+    """
+
+    # The BLE module ignores connection requests (out of range, hung module).
+    refuse_connections: bool = False
+    # Another central (the JK app on a phone) holds the only link.
+    other_central_connected: bool = False
+    # 19.3x firmware with BlueZ: no link without bonding (pair=True).
+    require_pairing: bool = False
+    # Cell-info frames stop although the link stays up.
+    stop_streaming: bool = False
+    # The next N frames (any type) go out with one payload byte flipped: bad checksum.
+    corrupt_next_frames: int = 0
+    # Acks arrive this much later than the frame they follow.
+    ack_delay_s: float = 0.0
+    # The next N acks are never sent.
+    skip_next_acks: int = 0
+    # No ack at all, ever.
+    skip_all_acks: bool = False
+    # The next frame is cut after this many bytes, then the link drops.
+    drop_after_bytes: int | None = None
+
+    def take_corruption(self) -> bool:
+        """Consume one pending corruption; True when this frame must be corrupted."""
+        if self.corrupt_next_frames > 0:
+            self.corrupt_next_frames -= 1
+            return True
+        return False
+
+    def take_ack(self) -> bool:
+        """Consume one ack slot; True when the ack must be sent."""
+        if self.skip_all_acks:
+            return False
+        if self.skip_next_acks > 0:
+            self.skip_next_acks -= 1
+            return False
+        return True
