@@ -272,6 +272,8 @@ def _encode_one(spec: FieldSpec, value: Value, buffer: bytearray, offset: int) -
             else:
                 _pack_bit(fmt, buffer, offset, bit, bool(value))
         case Choice(key=key, fmt=fmt, options=options, bit=bit):
+            if value is None:
+                return  # an index outside the table decodes to None: keep the stored one
             index = option_index(key, options, value)
             if bit is None:
                 fmt.pack_into(buffer, offset, index)
