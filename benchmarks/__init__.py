@@ -1,0 +1,1 @@
+"""Benchmarks and the soak: scripts/bench and scripts/soak write docs/performance.md."""
