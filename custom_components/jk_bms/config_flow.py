@@ -25,16 +25,20 @@ from .const import (
     CONF_CONNECTION_MODE,
     CONF_PAIR,
     CONF_POLL_INTERVAL,
+    CONF_SOC_RESYNC_DAYS,
     CONF_UPDATE_INTERVAL,
     DEFAULT_CONNECTION_MODE,
     DEFAULT_PAIR,
     DEFAULT_POLL_INTERVAL,
+    DEFAULT_SOC_RESYNC_DAYS,
     DEFAULT_UPDATE_INTERVAL,
     DOMAIN,
     JK_MANUFACTURER_IDS,
     MAX_POLL_INTERVAL,
+    MAX_SOC_RESYNC_DAYS,
     MAX_UPDATE_INTERVAL,
     MIN_POLL_INTERVAL,
+    MIN_SOC_RESYNC_DAYS,
     MIN_UPDATE_INTERVAL,
     ConnectionMode,
 )
@@ -247,6 +251,17 @@ class JkBmsOptionsFlow(OptionsFlowWithReload):
                 probatio.Required(
                     CONF_PAIR, default=DEFAULT_PAIR
                 ): selector.BooleanSelector(),
+                probatio.Required(
+                    CONF_SOC_RESYNC_DAYS, default=DEFAULT_SOC_RESYNC_DAYS
+                ): selector.NumberSelector(
+                    selector.NumberSelectorConfig(
+                        min=MIN_SOC_RESYNC_DAYS,
+                        max=MAX_SOC_RESYNC_DAYS,
+                        step=1,
+                        unit_of_measurement="d",
+                        mode=selector.NumberSelectorMode.BOX,
+                    )
+                ),
             }
         )
         return self.async_show_form(

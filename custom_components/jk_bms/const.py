@@ -29,6 +29,8 @@ CONF_CONNECTION_MODE: Final = "connection_mode"
 CONF_POLL_INTERVAL: Final = "poll_interval"
 CONF_UPDATE_INTERVAL: Final = "update_interval"
 CONF_PAIR: Final = "pair"
+# Days without a full charge (SoC re-synchronisation) before a repair is raised.
+CONF_SOC_RESYNC_DAYS: Final = "soc_resync_days"
 
 DEFAULT_CONNECTION_MODE: Final = ConnectionMode.STREAM
 DEFAULT_POLL_INTERVAL: Final = 60  # s
@@ -38,6 +40,9 @@ DEFAULT_UPDATE_INTERVAL: Final = 5  # s between entity state writes
 MIN_UPDATE_INTERVAL: Final = 1
 MAX_UPDATE_INTERVAL: Final = 300
 DEFAULT_PAIR: Final = False
+DEFAULT_SOC_RESYNC_DAYS: Final = 30
+MIN_SOC_RESYNC_DAYS: Final = 1
+MAX_SOC_RESYNC_DAYS: Final = 365
 
 # The settings frame is not streamed: re-read it now and then in stream mode.
 SETTINGS_REFRESH_INTERVAL: Final = timedelta(minutes=5)

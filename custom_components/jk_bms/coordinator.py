@@ -156,6 +156,8 @@ class JkBmsCoordinator(DataUpdateCoordinator[JkBmsData]):
             self._current_ble_device, pair=options.get(CONF_PAIR, DEFAULT_PAIR)
         )
         self.link_connected = False
+        # Why the last (re)connect failed, for the repairs; None once connected.
+        self.last_connection_error: Exception | None = None
         self._rssi: int | None = None
         self._publisher = Debouncer(
             hass,
@@ -304,6 +306,7 @@ class JkBmsCoordinator(DataUpdateCoordinator[JkBmsData]):
     def _after_connect(self) -> None:
         """Process the handshake's frames (the client does not dispatch them)."""
         self.link_connected = True
+        self.last_connection_error = None
         self._reconnect_attempt = 0
         if (cell_info := self.client.last_cell_info) is not None:
             self._process_cell_info(cell_info)
@@ -481,6 +484,8 @@ class JkBmsCoordinator(DataUpdateCoordinator[JkBmsData]):
             await self.client.connect()
         except (ProtocolError, HomeAssistantError) as err:
             _LOGGER.debug("Reconnect to %s failed: %s", self.address, err)
+            self.last_connection_error = err
+            self.async_update_listeners()  # the repairs look at the error
             self._schedule_reconnect()
             return
         _LOGGER.info("%s (%s) is back online", self.config_entry.title, self.address)

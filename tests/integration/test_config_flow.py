@@ -21,6 +21,7 @@ from custom_components.jk_bms.const import (
     CONF_CONNECTION_MODE,
     CONF_PAIR,
     CONF_POLL_INTERVAL,
+    CONF_SOC_RESYNC_DAYS,
     CONF_UPDATE_INTERVAL,
     DOMAIN,
 )
@@ -211,6 +212,7 @@ async def test_options_flow(hass: HomeAssistant) -> None:
         CONF_POLL_INTERVAL: 30,
         CONF_UPDATE_INTERVAL: 1,
         CONF_PAIR: True,
+        CONF_SOC_RESYNC_DAYS: 45,
     }
     with patch("custom_components.jk_bms.async_setup_entry", return_value=True):
         result = await hass.config_entries.options.async_configure(
