@@ -1,0 +1,7 @@
+"""Entry point for ``python -m custom_components.jk_bms.protocol``."""
+
+from __future__ import annotations
+
+from .cli import main
+
+raise SystemExit(main())
