@@ -41,9 +41,10 @@ def all_entities_enabled() -> Iterator[None]:
 
 
 @contextmanager
-def only_platform(platform: Platform) -> Iterator[None]:
-    """Load just one platform (snapshot_platform wants one domain)."""
-    with patch("custom_components.jk_bms.PLATFORMS", [platform]):
+def only_platform(platform: Platform | list[Platform]) -> Iterator[None]:
+    """Load just one platform (snapshot_platform wants one domain), or a few."""
+    platforms = platform if isinstance(platform, list) else [platform]
+    with patch("custom_components.jk_bms.PLATFORMS", platforms):
         yield
 
 
@@ -99,9 +100,12 @@ def add_entry(
 
 
 async def setup_bms(
-    hass: HomeAssistant, bms: VirtualJkBms, platform: Platform, **options: Any
+    hass: HomeAssistant,
+    bms: VirtualJkBms,
+    platform: Platform | list[Platform],
+    **options: Any,
 ) -> MockConfigEntry:
-    """Set up ``bms`` with only ``platform`` loaded."""
+    """Set up ``bms`` with only ``platform`` (or these platforms) loaded."""
     entry = add_entry(hass, bms, **options)
     with only_platform(platform):
         assert await hass.config_entries.async_setup(entry.entry_id)
