@@ -236,13 +236,10 @@ class JkBmsCoordinator(DataUpdateCoordinator[JkBmsData]):
             self._after_connect()
         entry = self.config_entry
         entry.async_on_unload(
-            bluetooth.async_register_callback(
-                self.hass,
-                self._handle_advertisement,
-                bluetooth.BluetoothCallbackMatcher(
-                    address=self.address, connectable=True
-                ),
-                bluetooth.BluetoothScanningMode.PASSIVE,
+            # Every advert, even unchanged ones: RSSI, the best path, and the
+            # moment a dropped BMS is back on the air.
+            bluetooth.async_register_advertisement_callback(
+                self.hass, self._handle_advertisement, self.address
             )
         )
         entry.async_on_unload(
@@ -521,9 +518,7 @@ class JkBmsCoordinator(DataUpdateCoordinator[JkBmsData]):
 
     @callback
     def _handle_advertisement(
-        self,
-        service_info: bluetooth.BluetoothServiceInfoBleak,
-        _change: bluetooth.BluetoothChange,
+        self, service_info: bluetooth.BluetoothServiceInfoBleak
     ) -> None:
         """Keep the BLEDevice (best path) and the RSSI fresh."""
         self._ble_device = service_info.device

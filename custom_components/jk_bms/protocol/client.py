@@ -107,6 +107,7 @@ class LinkStats:
     bytes_received: int = 0
     decode_errors: int = 0
     timeouts: int = 0
+    missing_acks: int = 0
     writes: int = 0
     write_failures: int = 0
     last_connect_seconds: float | None = None
@@ -458,10 +459,27 @@ class JkBmsClient:
             raise NotConnectedError("not connected")
         return self._variant
 
-    async def _send_acked(self, payload: bytes) -> None:
-        loop = asyncio.get_running_loop()
-        ack: asyncio.Future[None] = loop.create_future()
+    def _expect_ack(self) -> asyncio.Future[None]:
+        ack: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._ack_waiters.append(ack)
+        return ack
+
+    def _forget_ack(self, ack: asyncio.Future[None]) -> None:
+        if ack in self._ack_waiters:
+            self._ack_waiters.remove(ack)
+
+    async def _settle_ack(self, ack: asyncio.Future[None]) -> None:
+        """Let the ack of a request arrive (it is not required)."""
+        try:
+            async with asyncio.timeout(ACK_TIMEOUT):
+                await ack
+        except TimeoutError:
+            self.stats.missing_acks += 1
+        finally:
+            self._forget_ack(ack)
+
+    async def _send_acked(self, payload: bytes) -> None:
+        ack = self._expect_ack()
         try:
             await self._send(payload)
             try:
@@ -471,8 +489,7 @@ class JkBmsClient:
                 self.stats.timeouts += 1
                 raise ResponseTimeoutError("no ack from the BMS") from err
         finally:
-            if ack in self._ack_waiters:
-                self._ack_waiters.remove(ack)
+            self._forget_ack(ack)
 
     async def _request(
         self,
@@ -481,17 +498,29 @@ class JkBmsClient:
         *,
         attempts: int = REQUEST_ATTEMPTS,
     ) -> RawFrame:
-        """Send a request and wait for a frame of ``frame_type``."""
+        """Send a request; wait for a frame of ``frame_type`` and the request's ack.
+
+        The ack follows the answer; consuming it here keeps it from being taken
+        for the ack of a write that comes next.
+        """
         for _ in range(attempts):
             waiter = self._expect(frame_type)
+            ack = self._expect_ack()
             try:
                 await self._send(encode_request(command))
                 async with asyncio.timeout(REQUEST_TIMEOUT):
-                    return await waiter
+                    frame = await waiter
             except TimeoutError:
                 self.stats.timeouts += 1
+                self._forget_ack(ack)
+                continue
+            except BaseException:
+                self._forget_ack(ack)
+                raise
             finally:
                 self._forget(frame_type, waiter)
+            await self._settle_ack(ack)
+            return frame
         raise ResponseTimeoutError(f"no {frame_type.name} frame after {command.name}")
 
     async def _wait_frame(self, frame_type: FrameType) -> RawFrame:

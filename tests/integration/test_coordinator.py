@@ -1,0 +1,625 @@
+"""End to end through Home Assistant's Bluetooth stack, the virtual proxy and the virtual BMS.
+
+Everything between the integration and the virtual BMS is real: the matcher,
+the discovery flow, ``establish_connection``, Home Assistant's client wrapper
+and path selection, the proxy's connection slots.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+from unittest.mock import AsyncMock, PropertyMock, patch
+
+import pytest
+from homeassistant.config_entries import SOURCE_BLUETOOTH, ConfigEntryState
+from homeassistant.const import (
+    CONF_ADDRESS,
+    EVENT_HOMEASSISTANT_STOP,
+    STATE_OFF,
+    STATE_ON,
+    STATE_UNAVAILABLE,
+    STATE_UNKNOWN,
+)
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import entity_registry as er
+from homeassistant.util import dt as dt_util
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed,
+)
+
+from custom_components.jk_bms.const import (
+    CONF_CONNECTION_MODE,
+    CONF_POLL_INTERVAL,
+    CONF_UPDATE_INTERVAL,
+    DOMAIN,
+)
+from custom_components.jk_bms.coordinator import JkBmsCoordinator
+from custom_components.jk_bms.protocol import Variant
+from custom_components.jk_bms.protocol.client import (
+    JkBmsConnectionError,
+    ReadBackError,
+)
+from virtual_bms.device import VirtualJkBms
+from virtual_bms.proxy import VirtualProxy
+
+MODELS = ["JK-B2A8S20P", "JK-B2A24S20P", "JK-B2A16S", "JK-PB2A16S20P"]
+MODEL_IDS = ["JK02_32S", "JK02_24S", "JK04", "JK02_32S_PB"]
+LOGGER = "custom_components.jk_bms.coordinator"
+
+
+class Clock:
+    """The coordinator's monotonic clock, moved by the test."""
+
+    def __init__(self) -> None:
+        """Start somewhere."""
+        self.now = 1000.0
+
+    def monotonic(self) -> float:
+        """Return the current time."""
+        return self.now
+
+
+@pytest.fixture
+def no_backoff() -> Iterator[None]:
+    """bleak-retry-connector waits seconds between failed attempts: not in tests."""
+    with patch("bleak_retry_connector.calculate_backoff_time", return_value=0):
+        yield
+
+
+@pytest.fixture
+def all_entities() -> Iterator[None]:
+    """Create every entity enabled, including those disabled by default."""
+    with patch(
+        "homeassistant.helpers.entity.Entity.entity_registry_enabled_default",
+        new_callable=PropertyMock,
+        return_value=True,
+    ):
+        yield
+
+
+def add_entry(
+    hass: HomeAssistant, bms: VirtualJkBms, **options: Any
+) -> MockConfigEntry:
+    """A config entry for ``bms`` as the config flow creates it."""
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title=bms.local_name,
+        unique_id=bms.address,
+        data={CONF_ADDRESS: bms.address},
+        options=options,
+    )
+    entry.add_to_hass(hass)
+    return entry
+
+
+async def setup_bms(
+    hass: HomeAssistant,
+    virtual_bms,
+    model: str = "JK-B2A8S20P",
+    *,
+    options: dict[str, Any] | None = None,
+    **bms_options: Any,
+) -> tuple[VirtualJkBms, MockConfigEntry, JkBmsCoordinator]:
+    """Set up one virtual BMS; afterwards the test pushes every cell frame itself."""
+    bms = virtual_bms(model, stream_interval=0.01, **bms_options)
+    entry = add_entry(hass, bms, **(options or {}))
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    bms.faults.stop_streaming = True
+    await bms.flush()
+    return bms, entry, entry.runtime_data
+
+
+def fire(hass: HomeAssistant, seconds: float) -> None:
+    """Move Home Assistant's timers forward."""
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=seconds))
+
+
+def entity_id(hass: HomeAssistant, platform: str, address: str, key: str) -> str | None:
+    """Entity id of one key of one BMS."""
+    return er.async_get(hass).async_get_entity_id(platform, DOMAIN, f"{address}_{key}")
+
+
+def state_of(hass: HomeAssistant, platform: str, address: str, key: str) -> str:
+    """State of one key of one BMS."""
+    eid = entity_id(hass, platform, address, key)
+    assert eid is not None, f"no {platform} entity for {key}"
+    state = hass.states.get(eid)
+    assert state is not None
+    return state.state
+
+
+def battery_truth(bms: VirtualJkBms) -> dict[str, float | int]:
+    """What the pack really is, rounded to what the BMS can report."""
+    battery = bms.battery
+    voltages = [round(v, 3) for v in battery.cell_voltages]
+    truth: dict[str, float | int] = {
+        f"cell_voltage_{n}": v for n, v in enumerate(voltages, start=1)
+    }
+    truth["min_cell_voltage"] = min(voltages)
+    truth["max_cell_voltage"] = max(voltages)
+    truth["cell_count"] = len(voltages)
+    if bms.variant is not Variant.JK04:
+        total = round(sum(voltages), 3)
+        truth |= {
+            "total_voltage": total,
+            "current": round(battery.current_a, 3),
+            "state_of_charge": battery.state_of_charge,
+            "capacity_remaining": round(battery.bms_remaining_ah, 3),
+            "full_charge_capacity": round(battery.full_charge_capacity_ah, 3),
+            "charging_cycles": battery.charging_cycles,
+            "stored_energy": round(battery.bms_remaining_ah * total / 1000, 3),
+        }
+    if "cell_uvp" in bms.settings:
+        truth["lowest_cell_headroom"] = round(
+            min(voltages) - float(bms.settings["cell_uvp"]), 3
+        )
+    return truth
+
+
+# ----------------------------------------------------------------------- set-up
+
+
+async def test_discovery_to_entry_through_the_proxy(
+    hass: HomeAssistant, virtual_bms, virtual_proxy: VirtualProxy
+) -> None:
+    """Advert → discovery flow → confirm connects for real → entry → entities."""
+    bms = virtual_bms("JK-B2A8S20P", stream_interval=0.01)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    assert [flow["context"]["unique_id"] for flow in flows] == [bms.address]
+    assert flows[0]["context"]["source"] == SOURCE_BLUETOOTH
+
+    result = await hass.config_entries.flow.async_configure(flows[0]["flow_id"], {})
+    assert result["step_id"] == "confirm"
+    placeholders = result["description_placeholders"]
+    assert placeholders["model"] == "JK_B2A8S20P"
+    assert placeholders["firmware"] == "11.17"
+    assert placeholders["variant"] == "JK02_32S"
+    assert placeholders["cells"] == "4"
+    assert not bms.connected  # the flow let go of the BMS
+    assert virtual_proxy.free_slots == virtual_proxy.slots
+
+    result = await hass.config_entries.flow.async_configure(flows[0]["flow_id"], {})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done(wait_background_tasks=True)
+    entry = result["result"]
+    assert entry.state is ConfigEntryState.LOADED
+    assert bms.connected
+    assert state_of(hass, "sensor", bms.address, "total_voltage") not in (
+        STATE_UNAVAILABLE,
+        STATE_UNKNOWN,
+    )
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+@pytest.mark.usefixtures("all_entities")
+@pytest.mark.parametrize("model", MODELS, ids=MODEL_IDS)
+async def test_entities_match_the_battery(
+    hass: HomeAssistant, virtual_bms, model: str
+) -> None:
+    """Every entity is available and shows what the virtual pack really is."""
+    bms, entry, coordinator = await setup_bms(
+        hass, virtual_bms, model, options={CONF_UPDATE_INTERVAL: 1}
+    )
+    assert coordinator.variant is bms.variant
+    await bms.push_cell_info(advance_s=0)
+    fire(hass, 2)  # past the state-write cadence
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    entities = er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
+    assert entities
+    for registry_entry in entities:
+        state = hass.states.get(registry_entry.entity_id)
+        assert state is not None, registry_entry.entity_id
+        assert state.state != STATE_UNAVAILABLE, registry_entry.entity_id
+
+    truth = battery_truth(bms)
+    compared = 0
+    for key, expected in truth.items():
+        if (eid := entity_id(hass, "sensor", bms.address, key)) is None:
+            continue
+        assert float(hass.states.get(eid).state) == pytest.approx(expected, abs=1e-3), (
+            key
+        )
+        compared += 1
+    assert compared >= len(bms.battery.cells) + 3
+
+    # Controls show the BMS's settings.
+    for key, value in bms.settings.items():
+        if isinstance(value, bool) and entity_id(hass, "switch", bms.address, key):
+            assert state_of(hass, "switch", bms.address, key) == (
+                STATE_ON if value else STATE_OFF
+            ), key
+        elif isinstance(value, int | float) and entity_id(
+            hass, "number", bms.address, key
+        ):
+            assert float(state_of(hass, "number", bms.address, key)) == pytest.approx(
+                value, abs=1e-3
+            ), key
+    if bms.variant is not Variant.JK04:
+        assert state_of(hass, "binary_sensor", bms.address, "charging") == (
+            STATE_ON if bms.battery.charge_mosfet_on else STATE_OFF
+        )
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+@pytest.mark.parametrize("layout", ["old", "new"])
+async def test_both_module_layouts(
+    hass: HomeAssistant, virtual_bms, layout: str
+) -> None:
+    """One FFE1 that writes and notifies, or two FFE1 handles (write 0x03 / notify 0x05)."""
+    bms, entry, coordinator = await setup_bms(
+        hass, virtual_bms, "JK-B2A24S20P", module_layout=layout
+    )
+    assert coordinator.link_connected
+    assert bms.commands(0x97)
+    assert bms.commands(0x96)
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_not_advertising_is_not_ready(hass: HomeAssistant) -> None:
+    """A BMS Home Assistant has never heard: retry later, and say why."""
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        unique_id="C8:47:8C:00:00:99",
+        data={CONF_ADDRESS: "C8:47:8C:00:00:99"},
+    )
+    entry.add_to_hass(hass)
+    assert not await hass.config_entries.async_setup(entry.entry_id)
+    assert entry.state is ConfigEntryState.SETUP_RETRY
+    assert entry.reason is not None
+
+
+@pytest.mark.usefixtures("no_backoff")
+async def test_refused_connection_is_not_ready(
+    hass: HomeAssistant, virtual_bms, virtual_proxy: VirtualProxy
+) -> None:
+    """The JK app holds the BMS: not ready, nothing left connected."""
+    bms = virtual_bms(stream_interval=0.01)
+    bms.faults.other_central_connected = True
+    entry = add_entry(hass, bms)
+    assert not await hass.config_entries.async_setup(entry.entry_id)
+    assert entry.state is ConfigEntryState.SETUP_RETRY
+    assert virtual_proxy.free_slots == virtual_proxy.slots
+
+
+# ----------------------------------------------------------------- link state
+
+
+@pytest.mark.usefixtures("no_backoff")
+async def test_link_drop_unavailable_and_back(
+    hass: HomeAssistant, virtual_bms, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Link lost → unavailable (one log line) → reconnect with backoff → back (one line)."""
+    caplog.set_level(logging.INFO, logger=LOGGER)
+    bms, entry, coordinator = await setup_bms(hass, virtual_bms)
+    connections = bms.connections
+
+    bms.faults.refuse_connections = True  # the first reconnects fail
+    bms.drop_link()
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert not coordinator.link_connected
+    assert state_of(hass, "sensor", bms.address, "total_voltage") == STATE_UNAVAILABLE
+
+    for _ in range(3):  # backoff 2 s, 4 s, 8 s …
+        fire(hass, 20)
+        await hass.async_block_till_done(wait_background_tasks=True)
+    assert state_of(hass, "sensor", bms.address, "total_voltage") == STATE_UNAVAILABLE
+
+    bms.faults.refuse_connections = False
+    bms.faults.stop_streaming = False
+    fire(hass, 60)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert coordinator.link_connected
+    assert bms.connections == connections + 1
+    assert state_of(hass, "sensor", bms.address, "total_voltage") != STATE_UNAVAILABLE
+
+    messages = [r.getMessage() for r in caplog.records if r.name == LOGGER]
+    assert sum("is unavailable" in m for m in messages) == 1
+    assert sum("is back online" in m for m in messages) == 1
+    assert coordinator.client.stats.unexpected_disconnects == 1
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_advert_after_drop_reconnects_early(
+    hass: HomeAssistant, virtual_bms, virtual_proxy: VirtualProxy
+) -> None:
+    """The BMS advertises again: the long backoff is cut short."""
+    bms, entry, coordinator = await setup_bms(hass, virtual_bms)
+    coordinator._reconnect_attempt = 6  # a long backoff was reached
+    bms.faults.stop_streaming = False
+    bms.drop_link()
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert not coordinator.link_connected
+    virtual_proxy.advertise(bms.address)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    fire(hass, 3)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert coordinator.link_connected
+    assert coordinator.data.derived["rssi"] == bms.rssi
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_unload_frees_the_proxy_slot(
+    hass: HomeAssistant, virtual_bms, virtual_proxy: VirtualProxy
+) -> None:
+    """Unload disconnects: the proxy gets its slot back, no reconnect follows."""
+    bms, entry, _ = await setup_bms(hass, virtual_bms)
+    assert virtual_proxy.free_slots == virtual_proxy.slots - 1
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    assert virtual_proxy.free_slots == virtual_proxy.slots
+    assert not bms.connected
+    connections = bms.connections
+    fire(hass, 600)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert bms.connections == connections
+
+
+async def test_home_assistant_stop_disconnects(
+    hass: HomeAssistant, virtual_bms, virtual_proxy: VirtualProxy
+) -> None:
+    """Stopping Home Assistant lets go of the BMS (it accepts one central)."""
+    bms, entry, coordinator = await setup_bms(hass, virtual_bms)
+    hass.bus.async_fire(EVENT_HOMEASSISTANT_STOP)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert not bms.connected
+    assert virtual_proxy.free_slots == virtual_proxy.slots
+    assert not coordinator.link_connected
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_advert_loss_while_connected_keeps_entities(
+    hass: HomeAssistant, virtual_bms
+) -> None:
+    """A connected BMS stops advertising: availability follows the link, not adverts."""
+    bms, entry, coordinator = await setup_bms(hass, virtual_bms)
+    coordinator._handle_advert_unavailable(None)  # what async_track_unavailable calls
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert coordinator.link_connected
+    assert state_of(hass, "sensor", bms.address, "total_voltage") != STATE_UNAVAILABLE
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+# -------------------------------------------------------------------- options
+
+
+async def test_poll_mode_releases_the_slot(
+    hass: HomeAssistant, virtual_bms, virtual_proxy: VirtualProxy
+) -> None:
+    """Poll mode connects every poll interval and lets go in between."""
+    bms = virtual_bms(stream_interval=0.01)
+    entry = add_entry(
+        hass, bms, **{CONF_CONNECTION_MODE: "poll", CONF_POLL_INTERVAL: 30}
+    )
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    coordinator: JkBmsCoordinator = entry.runtime_data
+    assert not bms.connected
+    assert virtual_proxy.free_slots == virtual_proxy.slots
+    assert state_of(hass, "sensor", bms.address, "total_voltage") != STATE_UNAVAILABLE
+    connections = bms.connections
+
+    fire(hass, 31)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert bms.connections == connections + 1
+    assert not bms.connected
+    assert virtual_proxy.free_slots == virtual_proxy.slots
+
+    # The JK app holds the BMS at the next poll: unavailable until it lets go.
+    bms.faults.other_central_connected = True
+    with patch("bleak_retry_connector.calculate_backoff_time", return_value=0):
+        fire(hass, 62)
+        await hass.async_block_till_done(wait_background_tasks=True)
+    assert not coordinator.last_update_success
+    assert state_of(hass, "sensor", bms.address, "total_voltage") == STATE_UNAVAILABLE
+    bms.faults.other_central_connected = False
+    fire(hass, 93)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert coordinator.link_connected
+    assert state_of(hass, "sensor", bms.address, "total_voltage") != STATE_UNAVAILABLE
+
+    # A write in poll mode connects for the write and lets go again.
+    await coordinator.async_write("charging", False)
+    assert bms.settings["charging"] is False
+    assert not bms.connected
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_options_change_reloads_into_poll_mode(
+    hass: HomeAssistant, virtual_bms, virtual_proxy: VirtualProxy
+) -> None:
+    """Saving the options flow switches stream → poll at once."""
+    bms, entry, _ = await setup_bms(hass, virtual_bms)
+    assert bms.connected
+    bms.faults.stop_streaming = False
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {
+            CONF_CONNECTION_MODE: "poll",
+            CONF_POLL_INTERVAL: 60,
+            CONF_UPDATE_INTERVAL: 5,
+            "pair": False,
+        },
+    )
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert entry.state is ConfigEntryState.LOADED
+    assert entry.runtime_data.connection_mode == "poll"
+    assert not bms.connected
+    assert virtual_proxy.free_slots == virtual_proxy.slots
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+@pytest.mark.parametrize("cadence", [1, 5])
+async def test_state_writes_follow_the_cadence(
+    hass: HomeAssistant, virtual_bms, cadence: int
+) -> None:
+    """Every frame is processed, but states are written once per cadence."""
+    clock = Clock()
+    with patch("custom_components.jk_bms.coordinator.time", clock):
+        bms, entry, coordinator = await setup_bms(
+            hass, virtual_bms, options={CONF_UPDATE_INTERVAL: cadence}
+        )
+        eid = entity_id(hass, "sensor", bms.address, "energy_charged")
+        fire(hass, cadence + 1)  # let the set-up's cooldown run out
+        await hass.async_block_till_done(wait_background_tasks=True)
+        writes: list[str] = []
+        hass.bus.async_listen(
+            "state_changed",
+            lambda event: (
+                writes.append(event.data["new_state"].state)
+                if event.data["entity_id"] == eid
+                else None
+            ),
+        )
+        for _ in range(10):
+            clock.now += 1
+            await bms.push_cell_info(advance_s=1)
+        await hass.async_block_till_done(wait_background_tasks=True)
+        assert len(writes) == 1  # the first frame after a quiet period: at once
+        energy_after_10 = coordinator.energy.charged_kwh
+        fire(hass, 2 * cadence + 2)
+        await hass.async_block_till_done(wait_background_tasks=True)
+        assert len(writes) == 2  # the rest, once, at the end of the cooldown
+        assert float(writes[-1]) == pytest.approx(energy_after_10, abs=1e-6)
+        assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+# ------------------------------------------------------------- settings, writes
+
+
+async def test_settings_are_reread_periodically(
+    hass: HomeAssistant, virtual_bms
+) -> None:
+    """The settings frame is not streamed: 0x96 again every few minutes."""
+    bms, entry, coordinator = await setup_bms(hass, virtual_bms)
+    requests = len(bms.commands(0x96))
+    bms.settings["cell_ovp"] = 3.6  # changed in the JK app, say
+    fire(hass, 301)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert len(bms.commands(0x96)) == requests + 1
+    assert coordinator.client.settings["cell_ovp"] == pytest.approx(3.6)
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_stalled_stream_is_restarted(hass: HomeAssistant, virtual_bms) -> None:
+    """No cell frame for a while: 0x96 restarts the stream; no answer: reconnect."""
+    clock = Clock()
+    with patch("custom_components.jk_bms.coordinator.time", clock):
+        bms, entry, coordinator = await setup_bms(hass, virtual_bms)
+        requests = len(bms.commands(0x96))
+        fire(hass, 11)  # watchdog, but the stream is fresh
+        await hass.async_block_till_done(wait_background_tasks=True)
+        assert len(bms.commands(0x96)) == requests
+        clock.now += 60
+        fire(hass, 22)
+        await hass.async_block_till_done(wait_background_tasks=True)
+        assert len(bms.commands(0x96)) == requests + 1
+
+        with patch.object(
+            coordinator.client,
+            "request_settings",
+            AsyncMock(side_effect=JkBmsConnectionError("silent")),
+        ):
+            fire(hass, 33)
+            await hass.async_block_till_done(wait_background_tasks=True)
+        assert not bms.connected or coordinator.client.stats.disconnects >= 1
+        assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_write_round_trip_and_errors(hass: HomeAssistant, virtual_bms) -> None:
+    """Write → ack → read back; bad values never leave; failures are translated."""
+    bms, entry, coordinator = await setup_bms(hass, virtual_bms)
+    await coordinator.async_write("cell_ovp", 3.58)
+    assert bms.settings["cell_ovp"] == pytest.approx(3.58)
+    assert coordinator.data.settings["cell_ovp"] == pytest.approx(3.58)
+    await coordinator.async_write(
+        "uart1_protocol", coordinator.data.device_info.values()["uart1_protocol"]
+    )
+
+    sent = len(bms.received)
+    with pytest.raises(ServiceValidationError):
+        await coordinator.async_write("cell_ovp", 9.9)
+    with pytest.raises(ServiceValidationError):
+        await coordinator.async_write("cell_ovp", 2.0)  # below OVPR
+    assert len(bms.received) == sent
+
+    bms.faults.skip_all_acks = True
+    with pytest.raises(HomeAssistantError) as failed:
+        await coordinator.async_write("cell_ovp", 3.57)
+    assert failed.value.translation_key == "write_failed"
+    bms.faults.skip_all_acks = False
+
+    with (
+        patch.object(
+            coordinator.client,
+            "write",
+            AsyncMock(side_effect=ReadBackError("cell_ovp", 3.57, 3.58)),
+        ),
+        pytest.raises(HomeAssistantError) as not_applied,
+    ):
+        await coordinator.async_write("cell_ovp", 3.57)
+    assert not_applied.value.translation_key == "write_not_applied"
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_write_select_by_option(hass: HomeAssistant, virtual_bms) -> None:
+    """Selects take their option key; unknown options are refused before sending."""
+    bms, entry, coordinator = await setup_bms(hass, virtual_bms)
+    sent = len(bms.received)
+    with pytest.raises(ServiceValidationError):
+        await coordinator.async_write("uart1_protocol", "no such protocol")
+    assert len(bms.received) == sent
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+# -------------------------------------------------------------- derived values
+
+
+async def test_derived_values(hass: HomeAssistant, virtual_bms) -> None:
+    """Time to empty/full from the smoothed current; last full charge; headroom."""
+    clock = Clock()
+    with patch("custom_components.jk_bms.coordinator.time", clock):
+        bms, entry, coordinator = await setup_bms(
+            hass, virtual_bms, profile="charge", state_of_charge=0.5
+        )
+        for _ in range(5):
+            clock.now += 1
+            await bms.push_cell_info(advance_s=1)
+        derived = coordinator._derived
+        assert derived["time_to_empty"] is None
+        cell_info = coordinator.client.last_cell_info
+        expected_full = (
+            (cell_info.full_charge_capacity - cell_info.capacity_remaining)
+            / cell_info.current
+            * 3600
+        )
+        assert derived["time_to_full"] == pytest.approx(expected_full, rel=0.01)
+        assert derived["last_full_charge"] is None
+
+        bms.battery.profile.kind = "discharge"
+        for _ in range(5):
+            clock.now += 1
+            await bms.push_cell_info(advance_s=1)
+        derived = coordinator._derived
+        assert derived["time_to_full"] is None
+        assert derived["time_to_empty"] > 0
+
+        # A full battery (max cell at SOC-100 % voltage) sets the last full charge.
+        bms.settings["soc_100_voltage"] = 2.0
+        await coordinator.async_request_settings()
+        clock.now += 1
+        await bms.push_cell_info(advance_s=1)
+        when = coordinator._derived["last_full_charge"]
+        assert when is not None
+        # Restoring an older value keeps the newer one.
+        coordinator.restore_last_full_charge(when - timedelta(days=3))
+        assert coordinator._derived["last_full_charge"] == when
+        assert await hass.config_entries.async_unload(entry.entry_id)
