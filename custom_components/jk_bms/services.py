@@ -390,17 +390,18 @@ async def _async_export_settings(call: ServiceCall) -> ServiceResponse:
 async def _async_apply_settings(call: ServiceCall) -> ServiceResponse:
     coordinator = _coordinator(call)
     target = _unwrap(call.data[ATTR_SETTINGS])
-    chemistry = call.data.get(ATTR_CHEMISTRY)
+    chemistry: Chemistry | str | None = call.data.get(ATTR_CHEMISTRY)
     dry_run: bool = call.data[ATTR_DRY_RUN]
+    chemistry = Chemistry(chemistry) if chemistry else None
+    # Refuse an invalid set before any byte, even the refresh below, is sent.
+    validate_settings_set(
+        _current_values(coordinator), coordinator.variant, target, chemistry=chemistry
+    )
     async with _lock(coordinator), _link(coordinator):
         if not dry_run:
             await _refresh(coordinator)  # plan against what the BMS has right now
         result = await _apply(
-            call,
-            coordinator,
-            target,
-            chemistry=Chemistry(chemistry) if chemistry else None,
-            dry_run=dry_run,
+            call, coordinator, target, chemistry=chemistry, dry_run=dry_run
         )
         return cast(ServiceResponse, result)
 
