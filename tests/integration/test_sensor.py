@@ -16,7 +16,7 @@ from pytest_homeassistant_custom_component.common import (
 )
 from syrupy.assertion import SnapshotAssertion
 
-from custom_components.jk_bms.protocol import Variant
+from custom_components.jk_bms.protocol import FrameType, Variant
 from virtual_bms.proxy import VirtualProxy
 
 from .platform_helpers import (
@@ -257,3 +257,28 @@ async def test_device_registry(
     entities = er.async_entries_for_device(er.async_get(hass), device.id)
     assert entities
     assert all(e.config_entry_id == entry.entry_id for e in entities)
+
+
+async def test_state_written_only_when_the_value_changes(
+    hass: HomeAssistant, virtual_bms
+) -> None:
+    """Frames keep coming; an entity writes its state only when its own value moved."""
+    bms = static_bms(virtual_bms, "JK-B2A8S20P", profile="charge")
+    await setup_bms(hass, bms, Platform.SENSOR)
+    voltage = entity_id(hass, Platform.SENSOR, bms.address, "total_voltage")
+    cells = entity_id(hass, Platform.SENSOR, bms.address, "cell_count")
+    await publish(hass, bms, advance_s=0)
+    first = hass.states.get(voltage)
+    # HA updates last_reported in place on every write, even of an equal state.
+    reported = first.last_reported
+    cells_reported = hass.states.get(cells).last_reported
+    frames = bms.frames_sent[FrameType.CELL_INFO]
+    for _ in range(3):
+        await publish(hass, bms, advance_s=0)  # same pack state, new frames
+    assert bms.frames_sent[FrameType.CELL_INFO] > frames
+    assert hass.states.get(voltage).last_reported == reported
+    await publish(hass, bms, advance_s=600)  # ten minutes of charging
+    assert hass.states.get(voltage).state != first.state
+    assert hass.states.get(voltage).last_reported > reported
+    # The cell count did not change: never rewritten.
+    assert hass.states.get(cells).last_reported == cells_reported
