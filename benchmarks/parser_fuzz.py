@@ -135,7 +135,9 @@ class FuzzResult:
     @property
     def clean(self) -> bool:
         """No crash, nothing invalid emitted, every clean frame found."""
-        return not self.unexpected and not self.invalid_emitted and not self.clean_missed
+        return (
+            not self.unexpected and not self.invalid_emitted and not self.clean_missed
+        )
 
 
 def _chunks(rng: random.Random, data: bytes) -> list[bytes]:
