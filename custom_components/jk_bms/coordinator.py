@@ -6,6 +6,7 @@ import logging
 import math
 import time
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, override
@@ -49,6 +50,7 @@ from .protocol import (
     encode_write,
 )
 from .protocol.client import Frame, JkBmsClient, ReadBackError
+from .scheduler import async_connection_turn
 from .validation import validate_change
 
 _LOGGER = logging.getLogger(__name__)
@@ -199,6 +201,16 @@ class JkBmsCoordinator(DataUpdateCoordinator[JkBmsData]):
             )
         return self._ble_device
 
+    def _connection_turn(self) -> AbstractAsyncContextManager[None]:
+        """Wait for a free slot on the BMS's proxy (scheduler.py) before connecting."""
+        return async_connection_turn(
+            self.hass,
+            self.address,
+            self.config_entry.options,
+            streaming=self.connection_mode is ConnectionMode.STREAM,
+            poll_interval=self.poll_interval.total_seconds(),
+        )
+
     def _reachability(self) -> str:
         return bluetooth.async_address_reachability_diagnostics(
             self.hass, self.address, bluetooth.BluetoothReachabilityIntent.CONNECTION
@@ -222,7 +234,8 @@ class JkBmsCoordinator(DataUpdateCoordinator[JkBmsData]):
         self._unsubs.append(self.client.add_frame_listener(self._handle_frame))
         self._unsubs.append(self.client.add_link_listener(self._handle_link))
         try:
-            await self.client.connect()
+            async with self._connection_turn():
+                await self.client.connect()
         except (ProtocolError, HomeAssistantError) as err:
             raise UpdateFailed(
                 translation_domain=DOMAIN,
@@ -282,7 +295,8 @@ class JkBmsCoordinator(DataUpdateCoordinator[JkBmsData]):
 
     async def _async_poll(self) -> None:
         try:
-            await self.client.connect()  # no-op right after set-up
+            async with self._connection_turn():
+                await self.client.connect()  # no-op right after set-up
         except (ProtocolError, HomeAssistantError) as err:
             self.energy.break_chain()
             self.link_connected = False
@@ -478,7 +492,8 @@ class JkBmsCoordinator(DataUpdateCoordinator[JkBmsData]):
         if self._stopping or self.client.is_connected:
             return
         try:
-            await self.client.connect()
+            async with self._connection_turn():
+                await self.client.connect()
         except (ProtocolError, HomeAssistantError) as err:
             _LOGGER.debug("Reconnect to %s failed: %s", self.address, err)
             self.last_connection_error = err
@@ -576,7 +591,8 @@ class JkBmsCoordinator(DataUpdateCoordinator[JkBmsData]):
         )
         try:
             if poll:
-                await self.client.connect()
+                async with self._connection_turn():
+                    await self.client.connect()
             await self.client.write(key, value)
         except ReadBackError as err:
             raise HomeAssistantError(

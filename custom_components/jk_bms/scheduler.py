@@ -21,10 +21,10 @@ import asyncio
 import heapq
 import itertools
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Any, Final
 
 from habluetooth import HaBluetoothSlotAllocations, get_manager
 from homeassistant.components import bluetooth
@@ -46,6 +46,9 @@ DEFAULT_LEAVE_SLOT_FREE: Final = False
 DEFAULT_SLOTS: Final = 3
 # How long a coordinator waits for its turn before the poll counts as failed.
 DEFAULT_TURN_TIMEOUT: Final = 120.0  # s
+# A streaming BMS waits less: slots held by other streams do not come back soon,
+# and a set-up that waits long holds up Home Assistant's start.
+STREAM_TURN_TIMEOUT: Final = 30.0  # s
 
 
 class NoTurnError(HomeAssistantError):
@@ -261,3 +264,25 @@ def async_get_scheduler(hass: HomeAssistant) -> ConnectionScheduler:
     if (scheduler := hass.data.get(DATA_SCHEDULER)) is None:
         scheduler = hass.data[DATA_SCHEDULER] = ConnectionScheduler(hass)
     return scheduler
+
+
+def async_connection_turn(
+    hass: HomeAssistant,
+    address: str,
+    options: Mapping[str, Any],
+    *,
+    streaming: bool,
+    poll_interval: float,
+) -> AbstractAsyncContextManager[None]:
+    """Return the turn a coordinator takes around ``client.connect()``.
+
+    Releasing it right after the connect is fine: a BMS still connected shows
+    up in the proxy's allocations, and those count as taken. A poll waits at
+    most one poll interval; a stream leaves a slot free when its entry asks.
+    """
+    leave_free = bool(options.get(CONF_LEAVE_SLOT_FREE, DEFAULT_LEAVE_SLOT_FREE))
+    return async_get_scheduler(hass).turn(
+        address,
+        leave_free=1 if streaming and leave_free else 0,
+        max_wait=STREAM_TURN_TIMEOUT if streaming else poll_interval,
+    )
