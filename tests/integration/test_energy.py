@@ -2,9 +2,42 @@
 
 from __future__ import annotations
 
-import pytest
+import logging
+from unittest.mock import patch
 
+import pytest
+from homeassistant.components.energy.data import async_get_manager
+from homeassistant.components.recorder import Recorder
+from homeassistant.core import HomeAssistant, State
+from homeassistant.helpers import entity_registry as er
+from homeassistant.setup import async_setup_component
+from homeassistant.util import dt as dt_util
+from pytest_homeassistant_custom_component.common import (
+    mock_restore_cache_with_extra_data,
+)
+from pytest_homeassistant_custom_component.components.recorder.common import (
+    async_wait_recording_done,
+    do_adhoc_statistics,
+)
+from pytest_homeassistant_custom_component.typing import WebSocketGenerator
+
+from custom_components.jk_bms.const import CONF_UPDATE_INTERVAL, DOMAIN
 from custom_components.jk_bms.coordinator import EnergyMeter
+
+from .test_coordinator import Clock, add_entry, entity_id, fire, setup_bms
+
+
+@pytest.fixture(autouse=True)
+def auto_enable_custom_integrations(
+    recorder_db_url: str, enable_custom_integrations: None
+) -> None:
+    """As in conftest, but the recorder's database is prepared before ``hass``."""
+
+
+# JK04 frames carry no current: no energy counters there.
+ENERGY_MODELS = ["JK-B2A8S20P", "JK-B2A24S20P", "JK-PB2A16S20P"]
+# Measured error (charged %, discharged %) per model, for the report.
+ENERGY_ERRORS: dict[str, tuple[float, float]] = {}
 
 
 def test_trapezoid_charge_and_discharge() -> None:
@@ -45,3 +78,186 @@ def test_gap_guard_and_break_chain() -> None:
     assert meter.charged_kwh == pytest.approx(1000 / 3.6e6)
     meter.add(102.0, 1000.0)  # same timestamp: nothing
     assert meter.charged_kwh == pytest.approx(1000 / 3.6e6)
+
+
+# ------------------------------------------------------------- end to end
+
+
+def _truth_kwh(bms) -> tuple[float, float]:
+    truth = bms.battery.truth
+    return truth.energy_in_wh / 1000, truth.energy_out_wh / 1000
+
+
+async def _run(bms, clock: Clock, seconds: float, step: float = 5.0) -> None:
+    """Let the pack live ``seconds`` of pack time, one cell frame every ``step``."""
+    for _ in range(round(seconds / step)):
+        clock.now += step
+        await bms.push_cell_info(advance_s=step)
+
+
+@pytest.mark.parametrize("model", ENERGY_MODELS)
+async def test_energy_counters_match_the_truth(
+    hass: HomeAssistant, virtual_bms, model: str
+) -> None:
+    """Charge to full, then discharge: both counters within 0.5 % of the pack's truth."""
+    clock = Clock()
+    with patch("custom_components.jk_bms.coordinator.time", clock):
+        bms, entry, coordinator = await setup_bms(
+            hass, virtual_bms, model, state_of_charge=0.9, capacity_ah=50
+        )
+        truth_in, truth_out = _truth_kwh(bms)
+        charged, discharged = (
+            coordinator.energy.charged_kwh,
+            coordinator.energy.discharged_kwh,
+        )
+        await _run(bms, clock, 3 * 3600)
+        truth_in, truth_out = (
+            _truth_kwh(bms)[0] - truth_in,
+            _truth_kwh(bms)[1] - truth_out,
+        )
+        charged = coordinator.energy.charged_kwh - charged
+        discharged = coordinator.energy.discharged_kwh - discharged
+        assert truth_in > 0.05
+        assert truth_out > 0.05
+        assert charged == pytest.approx(truth_in, rel=0.005)
+        assert discharged == pytest.approx(truth_out, rel=0.005)
+        ENERGY_ERRORS[model] = (
+            (charged - truth_in) / truth_in * 100,
+            (discharged - truth_out) / truth_out * 100,
+        )
+        logging.getLogger(__name__).info(
+            "%s: energy error vs truth %s %%", model, ENERGY_ERRORS[model]
+        )
+        assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_energy_survives_a_restart(hass: HomeAssistant, virtual_bms) -> None:
+    """Reload (as on a restart): the counters continue from their last state."""
+    clock = Clock()
+    with patch("custom_components.jk_bms.coordinator.time", clock):
+        bms, entry, coordinator = await setup_bms(
+            hass,
+            virtual_bms,
+            options={CONF_UPDATE_INTERVAL: 1},
+            state_of_charge=0.9,
+            capacity_ah=50,
+        )
+        await _run(bms, clock, 3600)
+        fire(hass, 2)
+        await hass.async_block_till_done(wait_background_tasks=True)
+        eid_in = entity_id(hass, "sensor", bms.address, "energy_charged")
+        eid_out = entity_id(hass, "sensor", bms.address, "energy_discharged")
+        before_in = float(hass.states.get(eid_in).state)
+        before_out = float(hass.states.get(eid_out).state)
+        assert before_in > 0
+        assert before_in == pytest.approx(coordinator.energy.charged_kwh, abs=1e-6)
+
+        bms.faults.stop_streaming = False  # a real BMS streams on the new link
+        assert await hass.config_entries.async_reload(entry.entry_id)
+        await hass.async_block_till_done(wait_background_tasks=True)
+        bms.faults.stop_streaming = True
+        await bms.flush()
+        coordinator = entry.runtime_data
+        assert float(hass.states.get(eid_in).state) == pytest.approx(
+            before_in, abs=1e-3
+        )
+        assert float(hass.states.get(eid_out).state) == pytest.approx(
+            before_out, abs=1e-3
+        )
+        await _run(bms, clock, 600)
+        fire(hass, 2)
+        await hass.async_block_till_done(wait_background_tasks=True)
+        assert float(hass.states.get(eid_in).state) >= before_in
+        assert coordinator.energy.charged_kwh >= before_in
+        # Restored once: a second restore call does not add again.
+        total = coordinator.energy.charged_kwh
+        coordinator.restore_energy(5.0, 5.0)
+        assert coordinator.energy.charged_kwh == total
+        assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_energy_restored_from_the_last_run(
+    hass: HomeAssistant, virtual_bms
+) -> None:
+    """Cold start with stored states: the counters start from them."""
+    bms = virtual_bms(stream_interval=0.01)
+    address = bms.address
+    registry = er.async_get(hass)
+    ids = {}
+    for key in ("energy_charged", "energy_discharged"):
+        ids[key] = registry.async_get_or_create(
+            "sensor", DOMAIN, f"{address}_{key}", suggested_object_id=f"jk_{key}"
+        ).entity_id
+    mock_restore_cache_with_extra_data(
+        hass,
+        [
+            (
+                State(ids["energy_charged"], "123.456"),
+                {"native_value": 123.456, "native_unit_of_measurement": "kWh"},
+            ),
+            (
+                State(ids["energy_discharged"], "99.5"),
+                {"native_value": 99.5, "native_unit_of_measurement": "kWh"},
+            ),
+        ],
+    )
+    entry = add_entry(hass, bms)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    coordinator = entry.runtime_data
+    assert coordinator.energy.charged_kwh >= 123.456
+    assert coordinator.energy.charged_kwh < 123.5
+    assert coordinator.energy.discharged_kwh == pytest.approx(99.5, abs=0.01)
+    assert float(hass.states.get(ids["energy_charged"]).state) >= 123.456
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_energy_dashboard_validation(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    hass_ws_client: WebSocketGenerator,
+    virtual_bms,
+) -> None:
+    """HA's own energy/validate finds no issue with the battery's counters."""
+    assert await async_setup_component(hass, "energy", {})
+    clock = Clock()
+    with patch("custom_components.jk_bms.coordinator.time", clock):
+        bms, entry, _ = await setup_bms(
+            hass, virtual_bms, options={CONF_UPDATE_INTERVAL: 1}
+        )
+        await _run(bms, clock, 600)
+        fire(hass, 2)
+        await hass.async_block_till_done(wait_background_tasks=True)
+        eid_in = entity_id(hass, "sensor", bms.address, "energy_charged")
+        eid_out = entity_id(hass, "sensor", bms.address, "energy_discharged")
+        eid_soc = entity_id(hass, "sensor", bms.address, "state_of_charge")
+        eid_power = entity_id(hass, "sensor", bms.address, "power")
+
+        await async_wait_recording_done(hass)
+        now = dt_util.utcnow()
+        period = now.replace(
+            minute=now.minute - now.minute % 5, second=0, microsecond=0
+        )
+        do_adhoc_statistics(hass, start=period)
+        await async_wait_recording_done(hass)
+
+        manager = await async_get_manager(hass)
+        await manager.async_update(
+            {
+                "energy_sources": [
+                    {
+                        "type": "battery",
+                        "stat_energy_from": eid_out,
+                        "stat_energy_to": eid_in,
+                        "stat_rate": eid_power,
+                        "stat_soc": eid_soc,
+                    }
+                ]
+            }
+        )
+        client = await hass_ws_client(hass)
+        await client.send_json({"id": 1, "type": "energy/validate"})
+        msg = await client.receive_json()
+        assert msg["success"], msg
+        assert msg["result"]["energy_sources"] == [[]], msg["result"]
+        assert await hass.config_entries.async_unload(entry.entry_id)
