@@ -7,11 +7,13 @@ and path selection, the proxy's connection slots.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
-from unittest.mock import AsyncMock, PropertyMock, patch
+from unittest.mock import AsyncMock, MagicMock, PropertyMock, patch
 
 import pytest
 from homeassistant.config_entries import SOURCE_BLUETOOTH, ConfigEntryState
@@ -40,12 +42,17 @@ from custom_components.jk_bms.const import (
     DOMAIN,
 )
 from custom_components.jk_bms.coordinator import JkBmsCoordinator
-from custom_components.jk_bms.protocol import Variant
+from custom_components.jk_bms.protocol import Command, Variant
 from custom_components.jk_bms.protocol.client import (
     JkBmsConnectionError,
+    NotConnectedError,
+    NotJkBmsError,
     ReadBackError,
+    ResponseTimeoutError,
+    find_characteristics,
 )
 from virtual_bms.device import VirtualJkBms
+from virtual_bms.profiles import find_profile
 from virtual_bms.proxy import VirtualProxy
 
 MODELS = ["JK-B2A8S20P", "JK-B2A24S20P", "JK-B2A16S", "JK-PB2A16S20P"]
@@ -623,3 +630,65 @@ async def test_derived_values(hass: HomeAssistant, virtual_bms) -> None:
         coordinator.restore_last_full_charge(when - timedelta(days=3))
         assert coordinator._derived["last_full_charge"] == when
         assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+# ------------------------------------------------------------ client branches
+
+
+async def test_client_requests_and_actions(hass: HomeAssistant, virtual_bms) -> None:
+    """Device info and settings on demand, actions acked, logbook timeout."""
+    bms, entry, coordinator = await setup_bms(hass, virtual_bms)
+    client = coordinator.client
+    info = await client.request_device_info()
+    assert info.model == "JK_B2A8S20P"
+    with (
+        patch("custom_components.jk_bms.protocol.client.REQUEST_TIMEOUT", 0.05),
+        pytest.raises(ResponseTimeoutError),
+    ):
+        await client.request_logbook()  # the virtual BMS has no logbook
+    await client.send_action(Command.RESTART)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert bms.commands(0x66)
+    assert client.stats.as_dict()["writes"] == 0
+    assert client.raw_frames
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    with pytest.raises(NotConnectedError):
+        await client.request_settings()
+
+
+async def test_client_variant_fallback(hass: HomeAssistant, virtual_bms) -> None:
+    """Firmware says 24S, the frames are 32S: the frames win (and it is logged)."""
+    profile = replace(
+        find_profile("JK-B2A8S20P"),
+        device_info={
+            **find_profile("JK-B2A8S20P").device_info,
+            "software_version": "10.07",
+        },
+    )
+    _, entry, coordinator = await setup_bms(hass, virtual_bms, profile)
+    assert coordinator.client.device_info.software_version == "10.07"
+    assert coordinator.variant is Variant.JK02_32S
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_client_not_a_jk_bms(hass: HomeAssistant) -> None:
+    """No FFE1 that notifies and writes: not a JK BMS."""
+    services = MagicMock()
+    services.__iter__.return_value = iter([])
+    with pytest.raises(NotJkBmsError):
+        find_characteristics(services)
+
+
+@pytest.mark.usefixtures("no_backoff")
+async def test_client_link_lost_during_a_write(
+    hass: HomeAssistant, virtual_bms
+) -> None:
+    """The link drops while a write waits for its ack: a translated failure."""
+    bms, entry, coordinator = await setup_bms(hass, virtual_bms)
+    bms.faults.ack_delay_s = 0.5
+    write = hass.async_create_task(coordinator.async_write("cell_ovp", 3.57))
+    await asyncio.sleep(0.05)
+    bms.drop_link()
+    with pytest.raises(HomeAssistantError):
+        await write
+    assert await hass.config_entries.async_unload(entry.entry_id)
