@@ -6,7 +6,7 @@ import logging
 import math
 import time
 from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, override
@@ -203,6 +203,10 @@ class JkBmsCoordinator(DataUpdateCoordinator[JkBmsData]):
 
     def _connection_turn(self) -> AbstractAsyncContextManager[None]:
         """Wait for a free slot on the BMS's proxy (scheduler.py) before connecting."""
+        if self.client.is_connected:
+            # connect() is a no-op (poll right after set-up): waiting behind
+            # others for a slot we already hold would deadlock a full proxy.
+            return nullcontext()
         return async_connection_turn(
             self.hass,
             self.address,
