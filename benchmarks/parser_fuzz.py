@@ -9,11 +9,14 @@ and the decoders may only raise ``ProtocolError``.
 
 from __future__ import annotations
 
+import argparse
+import json
 import random
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 from custom_components.jk_bms.protocol import (
     COMMAND_HEADER,
@@ -127,6 +130,8 @@ class FuzzResult:
     decode_rejected: int = 0  # ProtocolError: the expected way to refuse garbage
     clean_missed: int = 0  # a clean frame after a mutation was not found
     invalid_emitted: int = 0  # a frame with a bad checksum or type got through
+    # A frame spliced from a cut-off one and the next (checksum matched by chance).
+    spliced_emitted: int = 0
     max_buffered: int = 0
     unexpected: Counter[str] = field(default_factory=Counter)
     seconds: float = 0.0
@@ -167,6 +172,8 @@ def _check_frame(
         or data[4] not in {int(t) for t in FrameType}
     ):
         result.invalid_emitted += 1
+    if data.find(RESPONSE_HEADER, 1) >= 0:
+        result.spliced_emitted += 1
     found.append(data)
     if data in originals:
         return  # decoding the same real frame again proves nothing
@@ -223,11 +230,20 @@ def run(frames: int = 1_000_000, seed: int = 1) -> FuzzResult:
     return result
 
 
-def main() -> None:  # pragma: no cover - manual use
-    """Run a short fuzz from the command line."""
-    outcome = run(20_000)
-    print(outcome)
+def main() -> None:
+    """Run the fuzz; ``--json PATH`` writes the result for the soak report."""
+    arguments = argparse.ArgumentParser(description=__doc__)
+    arguments.add_argument("--frames", type=int, default=1_000_000)
+    arguments.add_argument("--seed", type=int, default=1)
+    arguments.add_argument("--json", type=Path)
+    options = arguments.parse_args()
+    outcome = run(options.frames, options.seed)
+    summary = asdict(outcome) | {"clean": outcome.clean}
+    summary["unexpected"] = dict(outcome.unexpected)
+    if options.json:
+        options.json.write_text(json.dumps(summary, indent=1), encoding="utf-8")
+    print(json.dumps(summary, indent=1))
 
 
-if __name__ == "__main__":  # pragma: no cover
+if __name__ == "__main__":
     main()
