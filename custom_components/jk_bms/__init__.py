@@ -11,6 +11,7 @@ from homeassistant.helpers.typing import ConfigType
 
 from .const import DOMAIN
 from .coordinator import JkBmsConfigEntry, JkBmsCoordinator
+from .repairs import JkBmsRepairs, async_delete_issues, async_update_connection_issues
 from .services import async_setup_services
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
@@ -44,12 +45,23 @@ async def async_setup_entry(hass: HomeAssistant, entry: JkBmsConfigEntry) -> boo
             },
         )
     coordinator = JkBmsCoordinator(hass, entry, address)
-    await coordinator.async_config_entry_first_refresh()
+    try:
+        await coordinator.async_config_entry_first_refresh()
+    except ConfigEntryNotReady:
+        # Pairing, no free slot, unknown variant: a repair says what to do.
+        async_update_connection_issues(hass, entry, address, coordinator.last_exception)
+        raise
     entry.runtime_data = coordinator
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    entry.async_on_unload(JkBmsRepairs(hass, entry, coordinator).async_start())
     return True
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: JkBmsConfigEntry) -> bool:
     """Unload a config entry; the coordinator's shutdown frees the link."""
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: JkBmsConfigEntry) -> None:
+    """Forget the entry's repairs (a failed set-up leaves its connection issue)."""
+    async_delete_issues(hass, entry)

@@ -224,11 +224,16 @@ class JkBmsRepairs:
     @callback
     def async_start(self) -> CALLBACK_TYPE:
         """Check now and on every coordinator update; return the stopper."""
+
+        @callback
+        def recheck(_now: datetime) -> None:
+            self.async_check()
+
         unsubs: list[Callable[[], None]] = [
             self.coordinator.async_add_listener(self.async_check),
             async_track_time_interval(
                 self.hass,
-                lambda _now: self.async_check(),
+                recheck,
                 RECHECK_INTERVAL,
                 name=f"{DOMAIN} repairs {self.entry.title}",
                 cancel_on_shutdown=True,
