@@ -554,6 +554,10 @@ class JkBmsClient:
         for waiter in waiters:
             if not waiter.done():
                 waiter.set_exception(error)
+                # Its owner may never await it (the link dropped while it was
+                # still sending): mark it retrieved, or asyncio logs "Future
+                # exception was never retrieved". An owner that awaits still gets it.
+                waiter.exception()
 
     async def _send(self, payload: bytes) -> None:
         client = self._client
