@@ -58,6 +58,8 @@ DATA_CHAR_UUID = "0000ffe1-0000-1000-8000-00805f9b34fb"
 REQUEST_TIMEOUT = 5.0  # s to wait for a requested frame
 ACK_TIMEOUT = 1.0  # s to wait for the ack of a write (protocol doc §8.4)
 REQUEST_ATTEMPTS = 2  # the first request after subscribing is sometimes missed
+# Streamed cell frames to wait for when a write reads back from them (emergency).
+CELL_READBACK_FRAMES = 3
 
 type Frame = DeviceInfo | CellInfo | Settings | Logbook
 type FrameListener = Callable[[Frame], None]
@@ -420,39 +422,61 @@ class JkBmsClient:
     async def write(self, key: str, value: float | str) -> Settings:
         """Write one setting: write → ack → read back → compare.
 
-        Raises ``InvalidValueError`` before anything is sent when the value is
-        out of range, ``ResponseTimeoutError``/``JkBmsConnectionError`` when the
-        BMS does not answer, ``ReadBackError`` when it answers with another value.
+        The read-back comes from the frame the register table names: settings
+        (0x96), device info (0x97) or the streamed cell-info frame. Raises
+        ``InvalidValueError`` before anything is sent when the value is out of
+        range, ``ResponseTimeoutError``/``JkBmsConnectionError`` when the BMS
+        does not answer, ``ReadBackError`` when it answers with another value.
         """
         variant = self._require_ready()
         payload = encode_write(key, value, variant)  # validates first
         spec = registers_for(variant)[key]
         async with self._lock:
-            variant = self._require_ready()
+            self._require_ready()
             self.stats.writes += 1
+            tolerance = (spec.step or spec.factor or 0.0) / 2
             try:
                 await self._send_acked(payload)
-                if spec.readback.frame_type is FrameType.DEVICE_INFO:
-                    raw = await self._request(
-                        Command.DEVICE_INFO, FrameType.DEVICE_INFO
-                    )
-                    actual = (
-                        decode_device_info(raw.data).values().get(spec.readback.key)
-                    )
-                    settings = self._settings
-                else:
-                    raw = await self._request(Command.SETTINGS, FrameType.SETTINGS)
-                    settings = decode_settings(raw.data, variant)
-                    actual = settings.get(spec.readback.key)
+                actual = await self._read_back(
+                    spec.readback.frame_type,
+                    spec.readback.key,
+                    lambda actual: _values_match(actual, value, tolerance),
+                )
             except JkBmsClientError:
                 self.stats.write_failures += 1
                 raise
-            tolerance = (spec.step or spec.factor or 0.0) / 2
             if not _values_match(actual, value, tolerance):
                 self.stats.write_failures += 1
                 raise ReadBackError(key, value, actual)
-            assert settings is not None
-            return settings
+            assert self._settings is not None
+            return self._settings
+
+    async def _read_back(
+        self,
+        frame_type: FrameType,
+        key: str,
+        matches: Callable[[object], bool],
+    ) -> object:
+        """Read ``key`` back from the frame the register table names (§8.4).
+
+        Settings and device info are requested (0x96 / 0x97). The cell-info
+        frame (the emergency countdown) is streamed, not requested: wait for the
+        next few frames, since the one already on its way may predate the write.
+        """
+        if frame_type is FrameType.DEVICE_INFO:
+            raw = await self._request(Command.DEVICE_INFO, FrameType.DEVICE_INFO)
+            return decode_device_info(raw.data).values().get(key)
+        variant = self._require_ready()
+        if frame_type is FrameType.SETTINGS:
+            raw = await self._request(Command.SETTINGS, FrameType.SETTINGS)
+            return decode_settings(raw.data, variant).get(key)
+        actual: object = None
+        for _ in range(CELL_READBACK_FRAMES):
+            raw = await self._wait_frame(FrameType.CELL_INFO)
+            actual = decode_cell_info(raw.data, variant).values().get(key)
+            if matches(actual):
+                break
+        return actual
 
     def _require_ready(self) -> Variant:
         if not self.is_connected or self._variant is None:
