@@ -34,12 +34,14 @@ from pytest_homeassistant_custom_component.common import (  # type: ignore[impor
 
 from custom_components.jk_bms.const import CONF_UPDATE_INTERVAL, DOMAIN
 from virtual_bms.device import VirtualJkBms
-from virtual_bms.proxy import VirtualProxy
+from virtual_bms.proxy import VirtualBleakBackend, VirtualProxy
 
 # Realistic link timing (protocol doc §3): an ESPHome proxy needs about a second
 # to connect and resolve services; the BMS streams a cell frame every 0.5 s.
 CONNECT_DELAY_S = 1.0
 FRAME_INTERVAL_S = 0.5
+# A GATT write through an ESPHome proxy reaches the BMS tens of ms later.
+WRITE_DELAY_S = 0.05
 UNKNOWN_STATES = frozenset({"unknown", "unavailable"})
 
 
@@ -89,6 +91,24 @@ def _bluetooth_mocks() -> Iterator[None]:
             patch("homeassistant.components.http.HomeAssistantHTTP.start"),
         ):
             stack.enter_context(patcher)
+        yield
+
+
+@contextmanager
+def _write_delay(delay: float) -> Iterator[None]:
+    """Delay every GATT write (command) by ``delay`` s, like the proxy hop does."""
+    if delay <= 0:
+        yield
+        return
+    original = VirtualBleakBackend.write_gatt_char
+
+    async def delayed(
+        self: VirtualBleakBackend, characteristic: Any, data: Any, response: bool
+    ) -> None:
+        await asyncio.sleep(delay)
+        await original(self, characteristic, data, response)
+
+    with patch.object(VirtualBleakBackend, "write_gatt_char", delayed):
         yield
 
 
@@ -161,10 +181,11 @@ async def home_assistant(
     recorder_db: Path | None = None,
     slots: int = 3,
     connect_delay: float = CONNECT_DELAY_S,
+    write_delay: float = WRITE_DELAY_S,
 ) -> AsyncIterator[Instance]:
     """Start Home Assistant (+ recorder on a temp SQLite file) and a virtual proxy."""
     config_dir.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - once, before start
-    with _bluetooth_mocks():
+    with _bluetooth_mocks(), _write_delay(write_delay):
         async with async_test_home_assistant(config_dir=str(config_dir)) as hass:
             # Let the loader find custom_components/jk_bms (the test instance hides it).
             hass.data.pop(loader.DATA_CUSTOM_COMPONENTS, None)

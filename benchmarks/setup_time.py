@@ -2,9 +2,10 @@
 
 Realistic link timing in the virtual BMS (1 s proxy connection set-up, a cell
 frame every 0.5 s, frames cut into MTU-sized notifications). The protocol's
-lower bound is connect + device info + settings + the first cell frame; with
-the virtual link's zero air time that is the connection delay plus one frame
-interval (the stream starts one interval after 0x96).
+lower bound is connect + device info + settings + the first cell frame: the
+connection delay, two command writes through the proxy (the answers take no air
+time in the virtual link) and one frame interval (the stream starts one interval
+after 0x96).
 """
 
 from __future__ import annotations
@@ -14,7 +15,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .harness import CONNECT_DELAY_S, FRAME_INTERVAL_S, home_assistant, wait_for
+from .harness import (
+    CONNECT_DELAY_S,
+    FRAME_INTERVAL_S,
+    WRITE_DELAY_S,
+    home_assistant,
+    wait_for,
+)
 
 MODELS = ("JK-B2A8S20P", "JK-B2A24S20P", "JK-B2A16S", "JK-PB2A16S20P")
 # How long to keep watching for entities whose value comes later (none should).
@@ -77,7 +84,8 @@ async def measure_model(model: str, runs: int, workdir: Path) -> SetupTiming:
         all_valued_s=statistics.median(valued),
         worst_s=max(valued),
         never_valued=tuple(sorted(e.split(".", 1)[1] for e in never)),
-        lower_bound_s=CONNECT_DELAY_S + FRAME_INTERVAL_S,
+        # connect, 0x97 → device info, 0x96 → settings, then the first cell frame.
+        lower_bound_s=CONNECT_DELAY_S + 2 * WRITE_DELAY_S + FRAME_INTERVAL_S,
     )
 
 

@@ -1,0 +1,270 @@
+"""scripts/bench: run every measurement and write docs/performance.md.
+
+    scripts/bench [--quick] [--window 90] [--runs 3]
+
+Everything runs in this process (Home Assistant's test instance, the virtual
+proxy and virtual BMS); default sizes keep it under 15 minutes on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import tempfile
+import time
+from pathlib import Path
+
+from . import decode, load, many_bms, memory, setup_time, write_latency
+from .report import machine, table, write
+
+
+def _f(value: float | None, digits: int = 2) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+async def _measure(args: argparse.Namespace, workdir: Path) -> str:
+    started = time.monotonic()
+    sections: list[str] = []
+
+    def progress(step: str) -> None:
+        print(f"[bench {time.monotonic() - started:6.0f} s] {step}", flush=True)
+
+    progress("decode throughput")
+    rates, parser_mb = decode.measure(args.decode_seconds)
+    sections.append(
+        "## Frames decoded per second\n\n"
+        "`benchmarks/protocol_decode.py`'s captured frames (tests/protocol/vectors), "
+        "`decode_frame` in a loop, one core.\n\n"
+        + table(
+            ["variant", "frame", "captured frames", "decoded / s", "µs / frame"],
+            [
+                [
+                    r.variant,
+                    r.frame_type,
+                    str(r.frames),
+                    f"{r.per_second:,.0f}",
+                    f"{1e6 / r.per_second:.0f}",
+                ]
+                for r in rates
+            ],
+        )
+        + f"\n\nStream parser: **{parser_mb:.1f} MB/s** (128-byte notifications with acks "
+        "and `AT\\r\\n`). A BMS sends about 2 cell frames (600 bytes) a second."
+    )
+
+    progress("set-up → every entity has a value")
+    timings = await setup_time.measure(workdir, runs=args.runs)
+    sections.append(
+        "## Freshness at start: entry set-up → every entity has a value\n\n"
+        "Virtual BMS with realistic link timing: 1.0 s proxy connection set-up, "
+        "50 ms per command write through the proxy, a cell frame every 0.5 s, frames "
+        "cut into MTU-sized notifications. Lower bound = connect + 0x97 + 0x96 + the "
+        f"first cell frame. Median of {args.runs} fresh instances per model; enabled "
+        "entities only.\n\n"
+        + table(
+            [
+                "model",
+                "variant",
+                "entities",
+                "first refresh s",
+                "all valued s (median)",
+                "worst s",
+                "lower bound s",
+                "over the bound s",
+                "never valued (legitimately)",
+            ],
+            [
+                [
+                    t.model,
+                    t.variant,
+                    str(t.entities),
+                    _f(t.first_refresh_s),
+                    _f(t.all_valued_s),
+                    _f(t.worst_s),
+                    _f(t.lower_bound_s),
+                    _f(t.all_valued_s - t.lower_bound_s),
+                    ", ".join(n.split("_", 2)[-1] for n in t.never_valued) or "-",
+                ]
+                for t in timings
+            ],
+        )
+    )
+
+    progress("event-loop CPU and recorder rows (baseline)")
+    base = await load.baseline(workdir, args.bms, args.window)
+    figures = []
+    for cadence in (5.0, 1.0):
+        progress(f"event-loop CPU and recorder rows (cadence {cadence:g} s)")
+        figures.append(
+            await load.measure(workdir, args.bms, cadence, args.window, base)
+        )
+    sections.append(
+        "## Cost per BMS: event loop and recorder\n\n"
+        f"{args.bms} streaming BMS (JK-B2A8S20P, 2 cell frames/s each), "
+        f"{args.window:g} s window after an 8 s settle, recorder on SQLite. Event-loop "
+        "CPU is the loop thread's CPU time minus a baseline run where the same virtual "
+        f"BMS stream to a null central ({base:.3f} s in the window); the recorder "
+        "thread is measured apart. Rows are new rows in `states` / `state_attributes`.\n\n"
+        + table(
+            [
+                "state-write cadence",
+                "entities / BMS",
+                "event loop ms CPU / BMS / min",
+                "% of one core / BMS",
+                "recorder ms CPU / BMS / min",
+                "state writes / BMS / min",
+                "`states` rows / BMS / h",
+                "`state_attributes` rows / BMS / h",
+            ],
+            [
+                [
+                    f"{f.cadence_s:g} s",
+                    str(f.entities_per_bms),
+                    f"{f.loop_ms_per_bms_minute:.0f}",
+                    f"{f.loop_ms_per_bms_minute / 600:.3f}",
+                    f"{f.recorder_ms_per_bms_minute:.0f}",
+                    f"{f.state_writes / f.bms / (f.window_s / 60):.0f}",
+                    f"{f.rows_per_bms_hour:,.0f}",
+                    f"{f.attribute_rows_per_bms_hour:,.0f}",
+                ]
+                for f in figures
+            ],
+        )
+    )
+
+    progress("write latency")
+    latency = await write_latency.measure(workdir, toggles=args.toggles)
+    sections.append(
+        "## Write latency: switch toggled → confirmed state\n\n"
+        f"Balancer switch, {latency.toggles} toggles on a streaming BMS; the service "
+        "call returns once the BMS acknowledged and its settings frame (0x96) shows the "
+        "new value; timed until the entity's state shows it. Every command write "
+        "takes 50 ms through the virtual proxy, so write + read-back request = 0.10 s "
+        "floor.\n\n"
+        + table(
+            ["median s", "p95 s", "best s", "worst s"],
+            [
+                [
+                    _f(latency.median_s, 3),
+                    _f(latency.p95_s, 3),
+                    _f(latency.best_s, 3),
+                    _f(latency.worst_s, 3),
+                ]
+            ],
+        )
+    )
+
+    progress("memory with 1 and 16 BMS")
+    mem = await memory.measure(workdir)
+    sections.append(
+        "## Memory of Home Assistant with 1 and 16 BMS\n\n"
+        "RSS of the process (Home Assistant test instance with Bluetooth and the "
+        "recorder) after a full collection, 15 s after each set-up; 16 BMS on a "
+        "16-slot virtual proxy.\n\n"
+        + table(
+            [
+                "no BMS MiB",
+                "1 BMS MiB",
+                "16 BMS MiB",
+                "first BMS MiB",
+                "each further BMS MiB",
+            ],
+            [
+                [
+                    f"{mem.baseline_mib:.1f}",
+                    f"{mem.one_bms_mib:.1f}",
+                    f"{mem.sixteen_bms_mib:.1f}",
+                    f"{mem.one_bms_mib - mem.baseline_mib:.1f}",
+                    f"{mem.per_additional_bms_mib:.2f}",
+                ]
+            ],
+        )
+    )
+
+    rows = []
+    for scheduler in (False, True):
+        progress(f"12 BMS on 3 slots (scheduler {'on' if scheduler else 'off'})")
+        m = await many_bms.run(workdir, scheduler=scheduler, window_s=args.many_window)
+        rows.append(
+            [
+                "per-proxy scheduler" if scheduler else "without (everyone connects)",
+                f"{m.loaded}/12",
+                _f(m.all_fresh_after_s, 1),
+                str(m.polls_ok),
+                str(m.polls_failed),
+                str(m.refused_connects),
+                str(m.unavailable_events),
+                _f(m.worst_staleness_s, 1),
+                str(m.peak_slots_in_use),
+                _f(m.longest_turn_wait_s, 1),
+            ]
+        )
+    sections.append(
+        "## Many BMS per proxy: 12 polling BMS, one proxy with 3 slots\n\n"
+        f"Poll mode every {many_bms.POLL_INTERVAL_S} s, all 12 set up at once (a "
+        "Home Assistant start), 1 s connection set-up, watched for "
+        f"{args.many_window:g} s. *Out-of-slot* counts connection attempts refused for "
+        "want of a slot (Home Assistant's `BleakOutOfConnectionSlotsError`); "
+        "*staleness* is the longest time a BMS went without fresh data (a poll "
+        "interval plus the connection itself is the best possible).\n\n"
+        + table(
+            [
+                "run",
+                "loaded",
+                "all have data after s",
+                "polls ok",
+                "polls failed",
+                "out-of-slot attempts",
+                "sensors → unavailable",
+                "worst staleness s",
+                "peak slots in use",
+                "longest wait for a turn s",
+            ],
+            rows,
+        )
+    )
+    progress("done")
+    return "\n\n".join(sections)
+
+
+def main() -> None:
+    """Run the bench and write the report."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="tiny sizes (a smoke run)")
+    parser.add_argument(
+        "--window", type=float, default=90.0, help="CPU/recorder window s"
+    )
+    parser.add_argument(
+        "--bms", type=int, default=4, help="BMS in the CPU/recorder runs"
+    )
+    parser.add_argument("--runs", type=int, default=3, help="set-up runs per model")
+    parser.add_argument("--toggles", type=int, default=20)
+    parser.add_argument("--many-window", type=float, default=75.0)
+    parser.add_argument("--decode-seconds", type=float, default=1.0)
+    args = parser.parse_args()
+    if args.quick:
+        args.window, args.runs, args.toggles = 10.0, 1, 3
+        args.many_window, args.decode_seconds, args.bms = 35.0, 0.2, 2
+    logging.basicConfig(level=logging.CRITICAL)
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="jk_bench_") as tmp:
+        body = asyncio.run(_measure(args, Path(tmp)))
+    elapsed = time.monotonic() - started
+    header = (
+        "# Performance\n\n"
+        "Written by `scripts/bench` (and its Soak section by `scripts/soak`); every "
+        "figure below comes from those runs. Home Assistant runs in-process (the "
+        "pytest-homeassistant-custom-component test instance) with its real Bluetooth "
+        "stack; only the radio is simulated (virtual ESPHome-style proxy, virtual JK "
+        "BMS).\n\n"
+        + machine()
+        + f"\n* Bench wall time: {elapsed / 60:.1f} min"
+        + (" (--quick: smoke sizes, not for comparison)" if args.quick else "")
+    )
+    write(header + "\n\n" + body)
+    print(f"wrote docs/performance.md in {elapsed / 60:.1f} min")
+
+
+if __name__ == "__main__":
+    main()
