@@ -384,7 +384,12 @@ class VirtualJkBms:
             case FrameType.DEVICE_INFO:
                 self.device_info[key] = value
             case FrameType.CELL_INFO:
-                minutes = self.device_info.get("emergency_duration") or 0
+                # The configured duration: an override, else the unit's own frame.
+                minutes = (
+                    self.device_info.get("emergency_duration")
+                    or self._template_info.values().get("emergency_duration")
+                    or 0
+                )
                 self.battery.emergency_s = float(minutes) * 60 if value else 0.0
             case _:
                 pass

@@ -144,10 +144,9 @@ DOC_REGISTERS: dict[Variant, dict[str, tuple[int, int, float, str]]] = {
     },
 }
 
-# The read-back of these keys cannot succeed yet (reported to the client/protocol
-# owners): the emergency switch reads back from the cell-info frame, which the
-# client's write() does not consult; GPS-locked bits are not decoded (§7.1 bits 14/15).
-KNOWN_READBACK_GAPS = {"emergency", "gps_locked_charging", "gps_locked_discharging"}
+# The read-back of these keys cannot succeed yet (reported to the protocol
+# owners): GPS-locked bits are not decoded (§7.1 bits 14/15).
+KNOWN_READBACK_GAPS = {"gps_locked_charging", "gps_locked_discharging"}
 
 
 def doc_frame(variant: Variant, key: str, value: Any) -> bytes:
@@ -358,6 +357,10 @@ async def test_write_exact_bytes_and_state_after_readback(
     bms, entry, coordinator = await _setup(hass, virtual_bms, model)
     variant = coordinator.variant
     spec = registers_for(variant)[key]
+    from_stream = spec.readback.frame_type is FrameType.CELL_INFO
+    if from_stream and not coordinator.device_info.values().get("emergency_duration"):
+        # A unit with 0 min configured never shows a countdown: configure one.
+        bms.device_info["emergency_duration"] = 30
     before = _readback(coordinator, key)
     value = pick_value(coordinator, key)
 
@@ -375,14 +378,16 @@ async def test_write_exact_bytes_and_state_after_readback(
     await hass.async_block_till_done()
 
     frames = [c.data for c in bms.received[start:]]
-    readback_request = (
-        0x97 if spec.readback.frame_type is FrameType.DEVICE_INFO else 0x96
-    )
-    # Exactly: the write, then the request that reads it back.
+    readback_requests = {
+        FrameType.DEVICE_INFO: [0x97],
+        FrameType.SETTINGS: [0x96],
+        FrameType.CELL_INFO: [],  # streamed: the next cell frames read it back
+    }[spec.readback.frame_type]
+    # Exactly: the write, then the request that reads it back (if any).
     assert frames[0] == doc_frame(variant, key, value)
-    assert [f[4] for f in frames] == [frames[0][4], readback_request]
+    assert [f[4] for f in frames] == [frames[0][4], *readback_requests]
     # No optimistic state: the old value while the write and the request travel.
-    assert [state for _, state, _ in seen] == [before, before]
+    assert [state for _, state, _ in seen] == [before] * len(frames)
     # Changed once the read-back arrived, in the client and in the coordinator data.
     after = _readback(coordinator, key)
     if isinstance(value, float):
@@ -447,6 +452,50 @@ async def test_number_entity_changes_only_after_readback(
     assert [float(s) for s in states] == [pytest.approx(3.55)] * 2
     assert float(hass.states.get(entity_id).state) == pytest.approx(3.6)
     assert bms.commands(0x04)[-1].data == doc_frame(S24, "cell_ovp", 3.6)
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_emergency_switch_is_confirmed_by_the_streamed_countdown(
+    hass: HomeAssistant, virtual_bms
+) -> None:
+    """Emergency reads back from the cell-info countdown (§6.1 byte 218), not 0x96."""
+    bms, entry, coordinator = await _setup(hass, virtual_bms, "JK-PB2A16S20P")
+    entity_id = _entity_id(hass, "switch", bms.address, "emergency")
+    _enable(hass, entity_id)
+    await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    coordinator = entry.runtime_data
+    assert hass.states.get(entity_id).state == "off"
+
+    await hass.services.async_call(
+        "switch", "turn_on", {"entity_id": entity_id}, blocking=True
+    )
+    await hass.async_block_till_done()
+    assert hass.states.get(entity_id).state == "on"
+    assert bms.commands(0x6B)[-1].data == doc_frame(S32, "emergency", True)
+    cell_info = coordinator.client.last_cell_info
+    assert cell_info is not None
+    assert cell_info.emergency_time_countdown == 30 * 60  # the configured 30 min
+
+    await hass.services.async_call(
+        "switch", "turn_off", {"entity_id": entity_id}, blocking=True
+    )
+    await hass.async_block_till_done()
+    assert hass.states.get(entity_id).state == "off"
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_emergency_not_started_is_not_applied(
+    hass: HomeAssistant, virtual_bms
+) -> None:
+    """The BMS acks but the countdown stays 0 in the next frames: not applied."""
+    bms, entry, coordinator = await _setup(hass, virtual_bms, "JK-PB2A16S20P")
+    bms._apply_command = lambda frame: (None, False)  # type: ignore[method-assign]
+    with pytest.raises(HomeAssistantError) as caught:
+        await coordinator.async_write("emergency", True)
+    assert caught.value.translation_key == "write_not_applied"
+    assert coordinator.client.last_cell_info is not None
+    assert coordinator.client.last_cell_info.emergency is False
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 
