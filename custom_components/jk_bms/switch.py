@@ -75,6 +75,8 @@ SWITCHES: tuple[JkBmsSwitchEntityDescription, ...] = (
     _control_bit("discharge_ocp_3"),
     _control_bit("gps_heartbeat"),
     _control_bit("special_charger"),
+    _control_bit("gps_locked_charging"),
+    _control_bit("gps_locked_discharging"),
 )
 
 

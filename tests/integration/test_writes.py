@@ -144,10 +144,6 @@ DOC_REGISTERS: dict[Variant, dict[str, tuple[int, int, float, str]]] = {
     },
 }
 
-# The read-back of these keys cannot succeed yet (reported to the protocol
-# owners): GPS-locked bits are not decoded (§7.1 bits 14/15).
-KNOWN_READBACK_GAPS = {"gps_locked_charging", "gps_locked_discharging"}
-
 
 def doc_frame(variant: Variant, key: str, value: Any) -> bytes:
     """The command frame the protocol doc prescribes for ``key = value``."""
@@ -335,16 +331,11 @@ def pick_value(coordinator: JkBmsCoordinator, key: str) -> Any:
 
 
 def _cases() -> list[Any]:
-    cases = []
-    for model, variant in MODELS.items():
-        for key in registers_for(variant):
-            marks = (
-                [pytest.mark.xfail(reason="read-back not decodable yet", strict=True)]
-                if key in KNOWN_READBACK_GAPS
-                else []
-            )
-            cases.append(pytest.param(model, key, id=f"{model}-{key}", marks=marks))
-    return cases
+    return [
+        pytest.param(model, key, id=f"{model}-{key}")
+        for model, variant in MODELS.items()
+        for key in registers_for(variant)
+    ]
 
 
 # ------------------------------------------------------------------ every key

@@ -385,3 +385,50 @@ def test_full_charge_capacity_is_not_the_configured_capacity() -> None:
     )
     assert "total_battery_capacity" not in cell.values()
     assert cell.values()["full_charge_capacity"] == 2.0
+
+
+# §7.1 control bits 282-283 as the captures' independent decoder names them.
+CONTROL_BIT_KEYS = {
+    "heating": "heating",
+    "disable_temp_sensors": "disable_temperature_sensors",
+    "gps_heartbeat": "gps_heartbeat",
+    "display_always_on": "display_always_on",
+    "special_charger": "special_charger",
+    "smart_sleep": "smart_sleep",
+    "disable_pcl_module": "disable_pcl_module",
+    "timed_stored_data": "timed_stored_data",
+    "charging_float_mode": "charging_float_mode",
+    "button_emergency_trigger": "button_triggers_emergency",
+    "dry_arm_intermittent": "dry_contact_alarm_intermittent",
+    "discharge_ocp2": "discharge_ocp_2",
+    "discharge_ocp3": "discharge_ocp_3",
+    "gps_locked_charging": "gps_locked_charging",
+    "gps_locked_discharging": "gps_locked_discharging",
+}
+WITH_CONTROL_BITS = [
+    v for v in VECTORS if "control_bits" in {**v.expected, **v.derived}
+]
+
+
+@pytest.mark.parametrize("vector", WITH_CONTROL_BITS, ids=lambda v: v.id)
+def test_every_control_bit_is_a_settings_value(vector: Vector) -> None:
+    """All 15 switch bits (14/15 GPS locked included) reach values(): their writes read back."""
+    bits = {**vector.expected, **vector.derived}["control_bits"]
+    values = decode(vector).values()
+    for theirs, ours in CONTROL_BIT_KEYS.items():
+        assert values[ours] is bits[theirs], (vector.id, ours)
+    assert values["port_mode"] == ("rs485" if bits["port_switch_rs485"] else "can")
+
+
+def test_gps_locked_bits_are_bits_14_and_15() -> None:
+    """§7.1: bit 14 = GPS locked charging, bit 15 = GPS locked discharging (byte 283)."""
+    vector = WITH_CONTROL_BITS[0]
+    for mask, charging, discharging in ((0x40, True, False), (0x80, False, True)):
+        data = bytearray(vector.data)
+        data[283] = (data[283] & 0x3F) | mask
+        data[299] = sum(data[:299]) & 0xFF
+        values = decode_frame(RawFrame.from_bytes(bytes(data)), Variant.JK02_32S)
+        assert values.values()["gps_locked_charging"] is charging
+        assert values.values()["gps_locked_discharging"] is discharging
+        before = decode(vector).values()
+        assert values.values()["discharge_ocp_3"] == before["discharge_ocp_3"]

@@ -43,8 +43,6 @@ CONTROL_BITS: tuple[str, ...] = (
     "gps_locked_discharging",
 )
 CONTROL_BITS_OFFSET = 282
-# entities.md has no entity for these two bits; they stay diagnostics.
-_DETAIL_CONTROL_BITS = frozenset({"gps_locked_charging", "gps_locked_discharging"})
 
 
 def _control_bit_rows() -> tuple[FieldSpec, ...]:
@@ -54,8 +52,9 @@ def _control_bit_rows() -> tuple[FieldSpec, ...]:
         if key == "port_mode":
             rows.append(Choice(key, offset, U8, PORT_MODES, bit=bit % 8))
         else:
-            role = Role.DETAIL if key in _DETAIL_CONTROL_BITS else Role.ENTITY
-            rows.append(Flag(key, offset, U8, bit=bit % 8, role=role))
+            # Every bit, 14/15 (GPS locked charging/discharging) included, is a
+            # switch whose write (0x27 + bit) reads back from here.
+            rows.append(Flag(key, offset, U8, bit=bit % 8))
     return tuple(rows)
 
 
