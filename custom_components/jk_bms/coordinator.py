@@ -43,11 +43,13 @@ from .const import (
 from .protocol import (
     CellInfo,
     DeviceInfo,
+    FrameType,
     InvalidValueError,
     ProtocolError,
     Settings,
     Variant,
     encode_write,
+    registers_for,
 )
 from .protocol.client import Frame, JkBmsClient, ReadBackError
 from .scheduler import async_connection_turn
@@ -61,6 +63,9 @@ type DerivedValue = float | int | str | bool | datetime | None
 # A cell-info frame stalls (no stream) for this long → restart it with 0x96.
 STREAM_STALL_SECONDS = 15.0
 WATCHDOG_INTERVAL = timedelta(seconds=10)
+# After a failed or unconfirmed write, re-read what the BMS has this much later:
+# a lost ack does not mean a lost write (batmon waits 0.2 s before re-reading).
+WRITE_REREAD_DELAY = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,6 +186,8 @@ class JkBmsCoordinator(DataUpdateCoordinator[JkBmsData]):
         self._derived: dict[str, DerivedValue] = {}
         self._reconnect_attempt = 0
         self._cancel_reconnect: CALLBACK_TYPE | None = None
+        self._cancel_reread: CALLBACK_TYPE | None = None
+        self._reread_frames: set[FrameType] = set()
         self._stopping = False
         self._unsubs: list[Callable[[], None]] = []
         self._unsub_stop: CALLBACK_TYPE | None = None
@@ -593,12 +600,15 @@ class JkBmsCoordinator(DataUpdateCoordinator[JkBmsData]):
         poll = (
             self.connection_mode is ConnectionMode.POLL and not self.client.is_connected
         )
+        sending = False
         try:
             if poll:
                 async with self._connection_turn():
                     await self.client.connect()
+            sending = True
             await self.client.write(key, value)
         except ReadBackError as err:
+            self._schedule_reread(key)
             raise HomeAssistantError(
                 translation_domain=DOMAIN,
                 translation_key="write_not_applied",
@@ -609,6 +619,8 @@ class JkBmsCoordinator(DataUpdateCoordinator[JkBmsData]):
                 },
             ) from err
         except (ProtocolError, HomeAssistantError) as err:
+            if sending:
+                self._schedule_reread(key)
             raise HomeAssistantError(
                 translation_domain=DOMAIN,
                 translation_key="write_failed",
@@ -617,6 +629,42 @@ class JkBmsCoordinator(DataUpdateCoordinator[JkBmsData]):
         finally:
             if poll:
                 await self.client.disconnect()
+        self.async_set_updated_data(self._build_data())
+
+    @callback
+    def _schedule_reread(self, key: str) -> None:
+        """Re-read the frame that shows ``key`` shortly after a failed write.
+
+        The BMS may have applied the value although its ack or read-back got
+        lost; without this the entity would show the old value until the next
+        periodic settings refresh.
+        """
+        if self._stopping:
+            return
+        self._reread_frames.add(registers_for(self.variant)[key].readback.frame_type)
+        if self._cancel_reread is None:
+            self._cancel_reread = async_call_later(
+                self.hass,
+                WRITE_REREAD_DELAY,
+                HassJob(self._async_reread, cancel_on_shutdown=True),
+            )
+
+    async def _async_reread(self, _now: datetime) -> None:
+        self._cancel_reread = None
+        frames, self._reread_frames = self._reread_frames, set()
+        if self.connection_mode is ConnectionMode.POLL:
+            await self.async_request_refresh()  # connect, read everything, let go
+            return
+        if not self.client.is_connected:
+            return  # the reconnect reads everything anyway
+        try:
+            if FrameType.SETTINGS in frames:
+                await self.client.request_settings()
+            if FrameType.DEVICE_INFO in frames:
+                await self.client.request_device_info()
+        except ProtocolError as err:
+            _LOGGER.debug("Re-read after a failed write failed: %s", err)
+        # Cell-info read-backs (emergency) come with the stream.
         self.async_set_updated_data(self._build_data())
 
     def _validate_cross_fields(self, key: str, value: float | str) -> None:
@@ -635,6 +683,9 @@ class JkBmsCoordinator(DataUpdateCoordinator[JkBmsData]):
         if self._cancel_reconnect is not None:
             self._cancel_reconnect()
             self._cancel_reconnect = None
+        if self._cancel_reread is not None:
+            self._cancel_reread()
+            self._cancel_reread = None
         self._publisher.async_shutdown()
         if self._unsub_stop is not None:
             self._unsub_stop()

@@ -9,13 +9,18 @@ from __future__ import annotations
 
 import math
 import struct
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from homeassistant.const import CONF_ADDRESS
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from homeassistant.util import dt as dt_util
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed,
+)
 
 from custom_components.jk_bms.const import DOMAIN
 from custom_components.jk_bms.coordinator import JkBmsCoordinator
@@ -559,6 +564,74 @@ async def test_missing_ack_raises_without_optimistic_state(
     assert coordinator.data.settings.get("charging") == before
     # Only the write went out: no read-back was attempted without an ack.
     assert [c.register for c in bms.commands()][-1] == 0x1D
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+@pytest.mark.parametrize(
+    ("model", "platform", "key", "service", "data", "applied"),
+    [
+        # Read back from the settings frame (0x96) ...
+        ("JK-B2A24S20P", "switch", "charging", "turn_off", {}, "off"),
+        # ... and from the device-info frame (0x97).
+        (
+            "JK-PB2A16S20P",
+            "select",
+            "uart1_protocol",
+            "select_option",
+            {"option": "pace_rs485_modbus_v1_3"},
+            "pace_rs485_modbus_v1_3",
+        ),
+    ],
+)
+@pytest.mark.parametrize("mode", ["stream", "poll"])
+async def test_lost_ack_rereads_what_the_bms_applied(
+    hass: HomeAssistant,
+    virtual_bms,
+    model: str,
+    platform: str,
+    key: str,
+    service: str,
+    data: dict[str, Any],
+    applied: str,
+    mode: str,
+) -> None:
+    """The BMS applies the value but its ack is lost: error, then the real value."""
+    bms: VirtualJkBms = virtual_bms(model, stream_interval=0.05, time_scale=0)
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title=bms.local_name,
+        unique_id=bms.address,
+        data={CONF_ADDRESS: bms.address},
+        options={"update_interval": 1, "connection_mode": mode},
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    entity_id = _entity_id(hass, platform, bms.address, key)
+    before = hass.states.get(entity_id).state
+    assert before != applied
+
+    apply = bms._apply_command
+
+    def lose_the_ack(frame):
+        # Armed as the write arrives: poll mode's connect makes requests first.
+        bms.faults.skip_next_acks = 1
+        return apply(frame)
+
+    bms._apply_command = lose_the_ack  # type: ignore[method-assign]
+    with pytest.raises(HomeAssistantError) as caught:
+        await hass.services.async_call(
+            platform, service, {"entity_id": entity_id, **data}, blocking=True
+        )
+    bms._apply_command = apply  # type: ignore[method-assign]
+    assert caught.value.translation_key == "write_failed"
+    applied_at_bms = bms.settings.get(key, bms.device_info.get(key))
+    assert str(applied_at_bms).lower() in ("false", applied)  # the BMS did apply it
+    assert hass.states.get(entity_id).state == before  # nothing optimistic
+
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=2))
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert hass.states.get(entity_id).state == applied
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 
