@@ -227,11 +227,17 @@ def test_select_accepts_index_and_key() -> None:
 
 
 def test_unchanged_odd_value_is_not_range_checked() -> None:
-    # Real 11.17 units report a 0.6 V smart-sleep voltage, below the 1.2 V range.
-    current = {**BASE, "smart_sleep_voltage": 0.6}
+    # Old units report 0 V for the SOC-100 % voltage (§7.1), below the 1.2 V range.
+    current = {**BASE, "soc_100_voltage": 0.0}
     validate_settings_set(current, S32, {**current})
     with pytest.raises(SettingRuleError):
-        validate_settings_set(BASE, S32, {"smart_sleep_voltage": 0.6})
+        validate_settings_set(BASE, S32, {"soc_100_voltage": 0.0})
+
+
+def test_captured_smart_sleep_voltage_is_in_range() -> None:
+    # Real 10.07/11.17 units report 0.6 V: a valid value, not an odd one.
+    validate_settings_set(BASE, S32, {"smart_sleep_voltage": 0.6})
+    validate_change(BASE, S32, "smart_sleep_voltage", 0.6)
 
 
 def test_diff_uses_the_bms_resolution() -> None:

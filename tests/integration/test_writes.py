@@ -495,6 +495,32 @@ async def test_emergency_not_started_is_not_applied(
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 
+async def test_smart_sleep_voltage_as_real_units_report_it(
+    hass: HomeAssistant, virtual_bms
+) -> None:
+    """Units on sw 10.07/11.17 report 0.6 V: the entity shows it and can send it."""
+    bms, entry, _ = await _setup(
+        hass, virtual_bms, "JK-B2A24S20P", settings={"smart_sleep_voltage": 0.6}
+    )
+    entity_id = _entity_id(hass, "number", bms.address, "smart_sleep_voltage")
+    _enable(hass, entity_id)
+    await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    state = hass.states.get(entity_id)
+    assert float(state.state) == pytest.approx(0.6)
+    assert state.attributes["min"] <= 0.6
+    for value in (0.7, 0.6):
+        await hass.services.async_call(
+            "number",
+            "set_value",
+            {"entity_id": entity_id, "value": value},
+            blocking=True,
+        )
+        assert bms.settings["smart_sleep_voltage"] == pytest.approx(value)
+        assert float(hass.states.get(entity_id).state) == pytest.approx(value)
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
 def _entity_id(hass: HomeAssistant, platform: str, address: str, key: str) -> str:
     from homeassistant.helpers import entity_registry as er
 

@@ -12,8 +12,10 @@ from custom_components.jk_bms.protocol import (
     FrameType,
     InvalidValueError,
     ProtocolError,
+    RawFrame,
     Variant,
     WriteKind,
+    decode_frame,
     encode_action,
     encode_request,
     encode_write,
@@ -24,7 +26,7 @@ from custom_components.jk_bms.protocol import (
 from custom_components.jk_bms.protocol.decoding import table_for
 from custom_components.jk_bms.protocol.fields import table_keys
 
-from .vector_data import load
+from .vector_data import all_vectors, load
 
 S24, S32, J04 = Variant.JK02_24S, Variant.JK02_32S, Variant.JK04
 
@@ -282,3 +284,18 @@ def test_selects_and_switches_are_described() -> None:
         assert specs[key].options == options
     assert specs["charging"].kind is WriteKind.SWITCH
     assert all(spec.minimum <= spec.maximum for spec in REGISTERS.values())
+
+
+def test_every_captured_smart_sleep_voltage_can_be_written_back() -> None:
+    """Real units report 0.6 V (sw 10.07, 11.17): the entity must be able to re-send it."""
+    seen = set()
+    for vector in all_vectors():
+        if vector.frame_type is not FrameType.SETTINGS or vector.variant is None:
+            continue
+        settings = decode_frame(RawFrame.from_bytes(vector.data), vector.variant)
+        value = settings.values().get("smart_sleep_voltage")
+        if value is None:
+            continue  # JK04 has no smart-sleep voltage
+        seen.add(value)
+        encode_write("smart_sleep_voltage", value, vector.variant)  # no raise
+    assert 0.6 in seen

@@ -6,6 +6,7 @@ Ranges are physical units. Where they come from:
           0.003-1 V, balancing start 1.2-4.25 V, balance current 0.3-5 A,
           capacity 5-2000 Ah, cell count 3-24/32).
 * FIELD - bounded by the width of the field that reads the value back (uint8 etc.).
+* CAPTURED - widened to a value real units report (tests/protocol/vectors).
 * WIDE  - no documented range: a sensible envelope that covers every value seen
           in the captured frames (e.g. 1000 A discharge on a JK_B2A25SRP),
           so the check only stops typos, not real configurations.
@@ -132,7 +133,10 @@ def _temperature(
 
 _ROWS: tuple[RegisterSpec, ...] = (
     # ESPHome declares length 1 for 0x01; the doc recommends length 4 (§8.1 ⚠).
-    _cell_voltage("smart_sleep_voltage", 0x01),
+    # CAPTURED: real units (sw 10.07 and 11.17) report 0.6 V, below the 1.2 V
+    # cell-voltage minimum; the range must hold every value a BMS reports, or the
+    # number entity cannot even re-send its own value. Not a cell limit.
+    _number("smart_sleep_voltage", _both(0x01), 1000, 0.6, 4.35, 0.001, "V"),
     _cell_voltage("cell_uvp", 0x02),
     _cell_voltage("cell_uvpr", 0x03),
     _cell_voltage("cell_ovp", 0x04),
