@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 from custom_components.jk_bms.const import DOMAIN
-from custom_components.jk_bms.protocol import Variant, registers_for
+from custom_components.jk_bms.protocol import (
+    InvalidValueError,
+    Variant,
+    WriteKind,
+    encode_write,
+    registers_for,
+)
 from custom_components.jk_bms.validation import (
     CHEMISTRY_PRESETS,
     RULES,
@@ -303,3 +309,28 @@ def test_every_writable_key_is_a_known_kind() -> None:
     for variant in Variant:
         for key, spec in registers_for(variant).items():
             assert spec.key == key
+
+
+def _probe_values(variant: Variant, key: str) -> list[object]:
+    spec = registers_for(variant)[key]
+    if spec.kind is WriteKind.SELECT:
+        return [*(spec.options or ()), 0, len(spec.options or ()), "no_such", -1]
+    if spec.kind is WriteKind.SWITCH:
+        return [True, False, 0, 1, 2, "on"]
+    low, high = spec.minimum, spec.maximum
+    return [low, high, (low + high) / 2, low - 1, high + 1, float("nan"), "x"]
+
+
+@pytest.mark.parametrize("variant", list(Variant))
+def test_validation_is_at_least_as_strict_as_the_encoder(variant: Variant) -> None:
+    """What validate_change lets through, encode_write accepts: no second check needed."""
+    for key in registers_for(variant):
+        for value in _probe_values(variant, key):
+            try:
+                validate_change({}, variant, key, value)  # type: ignore[arg-type]
+            except SettingRuleError:
+                continue
+            try:
+                encode_write(key, value, variant)  # type: ignore[arg-type]
+            except InvalidValueError as err:  # pragma: no cover - the failure report
+                pytest.fail(f"{variant} {key}={value!r} passes validation: {err}")

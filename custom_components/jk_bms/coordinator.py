@@ -16,7 +16,7 @@ from homeassistant.components import bluetooth
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP
 from homeassistant.core import CALLBACK_TYPE, Event, HassJob, HomeAssistant, callback
-from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.debounce import Debouncer
 from homeassistant.helpers.event import async_call_later, async_track_time_interval
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
@@ -44,11 +44,9 @@ from .protocol import (
     CellInfo,
     DeviceInfo,
     FrameType,
-    InvalidValueError,
     ProtocolError,
     Settings,
     Variant,
-    encode_write,
     registers_for,
 )
 from .protocol.client import Frame, JkBmsClient, ReadBackError
@@ -577,26 +575,8 @@ class JkBmsCoordinator(DataUpdateCoordinator[JkBmsData]):
         range or breaks a cross-field rule (ServiceValidationError); a BMS that
         does not answer or does not apply the value raises HomeAssistantError.
         """
+        # Checks everything encode_write() checks (range, options) and more.
         self._validate_cross_fields(key, value)
-        try:
-            encode_write(key, value, self.variant)
-        except InvalidValueError as err:
-            if isinstance(value, str):
-                raise ServiceValidationError(
-                    translation_domain=DOMAIN,
-                    translation_key="invalid_option",
-                    translation_placeholders={"key": key, "value": value},
-                ) from err
-            raise ServiceValidationError(
-                translation_domain=DOMAIN,
-                translation_key="invalid_value",
-                translation_placeholders={
-                    "key": key,
-                    "value": _fmt(value),
-                    "minimum": _fmt(err.minimum),
-                    "maximum": _fmt(err.maximum),
-                },
-            ) from err
         poll = (
             self.connection_mode is ConnectionMode.POLL and not self.client.is_connected
         )

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from collections.abc import Iterable, Sequence
@@ -19,7 +20,14 @@ from homeassistant.components.select import SelectEntityDescription
 from homeassistant.components.sensor import SensorDeviceClass, SensorEntityDescription
 from homeassistant.helpers.entity import EntityDescription
 
-from custom_components.jk_bms import binary_sensor, number, select, sensor, switch
+from custom_components.jk_bms import (
+    binary_sensor,
+    number,
+    select,
+    sensor,
+    switch,
+    validation,
+)
 from custom_components.jk_bms.coordinator import JkBmsCoordinator
 from custom_components.jk_bms.entity import (
     PB_MIN_SOFTWARE_MAJOR,
@@ -178,6 +186,58 @@ NAMED_APART = {
     ("number", "rcv_time"),
     ("number", "rfv_time"),
 }
+
+
+# -------------------------------------------------------------------- exceptions
+
+# Keys built at run time: SettingRuleError forwards the key it is given, and a
+# cross-field rule violation is ``rule_<name>`` (validation.RULES).
+DYNAMIC_EXCEPTION_KEYS = {"translation_key", "f'rule_{rule.name}'"}
+
+
+def _exception_messages(language: str) -> dict[str, Any]:
+    text = (COMPONENT / "translations" / f"{language}.json").read_text(encoding="utf-8")
+    exceptions: dict[str, Any] = json.loads(text)["exceptions"]
+    return exceptions
+
+
+def _raised_exception_keys() -> set[str]:
+    """Every exception translation key the integration's code can raise."""
+    keys: set[str] = set()
+    dynamic: set[str] = set()
+    for path in sorted(COMPONENT.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func
+            name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
+            keywords = {kw.arg: kw.value for kw in node.keywords}
+            if name == "SettingRuleError" and len(node.args) >= 2:
+                key = node.args[1]  # SettingRuleError(rule, translation_key, ...)
+            elif "translation_domain" in keywords and "translation_key" in keywords:
+                key = keywords["translation_key"]  # HA exceptions, UpdateFailed …
+            else:
+                continue
+            if isinstance(key, ast.Constant) and isinstance(key.value, str):
+                keys.add(key.value)
+            else:
+                dynamic.add(ast.unparse(key))
+    assert dynamic == DYNAMIC_EXCEPTION_KEYS, "a new run-time key: list it here"
+    return keys | {f"rule_{rule.name}" for rule in validation.RULES}
+
+
+def test_every_exception_message_is_raised_somewhere() -> None:
+    """No dead messages: each ``exceptions`` key in en.json is raised by the code."""
+    unused = set(_exception_messages("en")) - _raised_exception_keys()
+    assert not unused, f"no code raises {sorted(unused)}: remove them"
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_raised_exception_has_a_message(language: str) -> None:
+    """Each translation key the code raises has a non-empty message."""
+    messages = _exception_messages(language)
+    for key in _raised_exception_keys():
+        assert messages.get(key, {}).get("message", "").strip(), (language, key)
 
 
 # ------------------------------------------------------------------------- icons
