@@ -16,6 +16,7 @@ from types import SimpleNamespace
 from typing import Any, cast
 
 import pytest
+import yaml
 from homeassistant.components.select import SelectEntityDescription
 from homeassistant.components.sensor import SensorDeviceClass, SensorEntityDescription
 from homeassistant.helpers.entity import EntityDescription
@@ -251,6 +252,15 @@ def test_icons_exist_for_translation_keys() -> None:
             assert (platform, key) in used, (platform, key)
             for value in (icon["default"], *icon.get("state", {}).values()):
                 assert value.startswith("mdi:"), (platform, key)
+
+
+def test_every_action_has_an_icon() -> None:
+    """icons.json has an mdi: icon for exactly the actions in services.yaml."""
+    actions = set(yaml.safe_load((COMPONENT / "services.yaml").read_text()))
+    icons = json.loads((COMPONENT / "icons.json").read_text())["services"]
+    assert set(icons) == actions
+    for action, icon in icons.items():
+        assert icon["service"].startswith("mdi:"), action
 
 
 def test_switches_and_binary_sensors_have_state_icons() -> None:
