@@ -185,6 +185,7 @@ class JkBmsCoordinator(DataUpdateCoordinator[JkBmsData]):
         self._reconnect_attempt = 0
         self._cancel_reconnect: CALLBACK_TYPE | None = None
         self._cancel_reread: CALLBACK_TYPE | None = None
+        self._stream_restart_sent = False
         self._reread_frames: set[FrameType] = set()
         self._stopping = False
         self._unsubs: list[Callable[[], None]] = []
@@ -527,16 +528,27 @@ class JkBmsCoordinator(DataUpdateCoordinator[JkBmsData]):
             _LOGGER.debug("Settings refresh from %s failed: %s", self.address, err)
 
     async def _async_watchdog(self, _now: datetime) -> None:
-        """Restart a stalled stream (0x96), or drop a link that no longer answers."""
+        """Restart a stalled stream (0x96); reconnect if that does not help.
+
+        A BMS can keep answering requests while its stream stays stopped: the
+        entities would then show frozen values as if they were current.
+        """
         if not self.client.is_connected or self._last_cell_frame is None:
             return
         if time.monotonic() - self._last_cell_frame < STREAM_STALL_SECONDS:
+            self._stream_restart_sent = False
             return
-        try:
-            await self.client.request_settings()
-        except ProtocolError:
-            _LOGGER.debug("Stream from %s stalled; reconnecting", self.address)
-            await self.client.disconnect()
+        if not self._stream_restart_sent:
+            try:
+                await self.client.request_settings()
+            except ProtocolError:
+                pass  # no answer at all: reconnect
+            else:
+                self._stream_restart_sent = True
+                return
+        _LOGGER.debug("Stream from %s stalled; reconnecting", self.address)
+        self._stream_restart_sent = False
+        await self.client.disconnect()
 
     # ------------------------------------------------------ advertisements
 
@@ -619,8 +631,6 @@ class JkBmsCoordinator(DataUpdateCoordinator[JkBmsData]):
         lost; without this the entity would show the old value until the next
         periodic settings refresh.
         """
-        if self._stopping:
-            return
         self._reread_frames.add(registers_for(self.variant)[key].readback.frame_type)
         if self._cancel_reread is None:
             self._cancel_reread = async_call_later(
