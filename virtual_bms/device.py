@@ -46,6 +46,7 @@ from .frames import cell_info_values
 from .gatt import SERVICE_FFE0, ModuleLayout, uuid16
 from .link import ConnectionRefusedByBmsError, LinkPeer, RefusalReason
 from .profiles import DEFAULT_PROFILE, DeviceProfile, find_profile
+from .templates import LOGBOOK_JK02_32S
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -354,7 +355,8 @@ class VirtualJkBms:
                 self._queue_frame(self._frame(FrameType.DEVICE_INFO, PB_REPEAT_COUNTER))
             self._start_streaming()
         elif register == REQUEST_LOGBOOK:
-            pass  # the logbook is not simulated; the BMS still acks
+            if self.variant is Variant.JK02_32S:  # a captured logbook, as is
+                self._queue_frame(self._logbook_frame())
         else:
             setting, drop_after_ack = self._apply_command(frame)
         self._queue_ack()
@@ -430,6 +432,14 @@ class VirtualJkBms:
         return build_frame(
             frame_type, self.variant, values, template=template, counter=counter
         )
+
+    def _logbook_frame(self) -> bytes:
+        counter = self._counters[FrameType.LOGBOOK]
+        self._counters[FrameType.LOGBOOK] = (counter + 1) & 0xFF
+        data = bytearray(LOGBOOK_JK02_32S)
+        data[5] = counter
+        data[-1] = sum(data[:-1]) & 0xFF
+        return bytes(data)
 
     def _start_streaming(self) -> None:
         self._streaming = True

@@ -637,16 +637,21 @@ async def test_derived_values(hass: HomeAssistant, virtual_bms) -> None:
 
 
 async def test_client_requests_and_actions(hass: HomeAssistant, virtual_bms) -> None:
-    """Device info and settings on demand, actions acked, logbook timeout."""
+    """Device info, settings and the logbook on demand, actions acked, timeouts."""
     bms, entry, coordinator = await setup_bms(hass, virtual_bms)
     client = coordinator.client
     info = await client.request_device_info()
     assert info.model == "JK_B2A8S20P"
+    logbook = await client.request_logbook()  # the captured 32S logbook
+    assert [e.event for e in logbook.entries][:2] == ["Boot", "Factory setting LFP"]
+    assert client.logbook == logbook
+    bms.variant = Variant.JK02_24S  # a 24S BMS does not answer 0xA1
     with (
         patch("custom_components.jk_bms.protocol.client.REQUEST_TIMEOUT", 0.05),
         pytest.raises(ResponseTimeoutError),
     ):
-        await client.request_logbook()  # the virtual BMS has no logbook
+        await client.request_logbook()
+    bms.variant = Variant.JK02_32S
     await client.send_action(Command.RESTART)
     await hass.async_block_till_done(wait_background_tasks=True)
     assert bms.commands(0x66)

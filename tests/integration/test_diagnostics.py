@@ -85,3 +85,22 @@ async def test_diagnostics_never_contain_secrets(
     assert diagnostics["frames"]["cell_info"]["decoded"]["total_voltage"] > 0
     assert diagnostics["link"]["link"]["connects"] == 1
     assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_diagnostics_include_a_logbook_once_read(
+    hass: HomeAssistant, hass_client: ClientSessionGenerator, virtual_bms
+) -> None:
+    """After the 32S logbook (0xA1) was read, its entries are in the download."""
+    _, entry = await _setup(hass, virtual_bms)
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
+    assert "logbook" not in diagnostics["frames"]
+
+    logbook = await entry.runtime_data.client.request_logbook()
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
+    frame = diagnostics["frames"]["logbook"]
+    entries = frame["decoded"]["entries"]
+    assert len(entries) == len(logbook.entries) == 4
+    assert entries[0] == {"timestamp_s": 0, "code": 1, "event": "Boot"}
+    assert entries[1]["event"] == "Factory setting LFP"
+    assert frame["hex"].startswith("55 aa eb 90 05")
+    assert await hass.config_entries.async_unload(entry.entry_id)
