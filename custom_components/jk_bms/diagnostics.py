@@ -16,7 +16,16 @@ from homeassistant.const import CONF_ADDRESS
 from homeassistant.core import HomeAssistant
 
 from .coordinator import JkBmsConfigEntry
-from .protocol import FrameType, ProtocolError, RawFrame, Variant, build_frame
+from .protocol import (
+    CellInfo,
+    DeviceInfo,
+    FrameType,
+    ProtocolError,
+    RawFrame,
+    Settings,
+    Variant,
+    build_frame,
+)
 from .protocol.client import JkBmsClient
 
 TO_REDACT = {
@@ -69,13 +78,16 @@ def _raw_hex(raw: RawFrame, variant: Variant | None) -> str:
 
 
 def _frames(client: JkBmsClient) -> dict[str, Any]:
-    decoded: dict[FrameType, dict[str, Any]] = {}
-    if client.device_info is not None:
-        decoded[FrameType.DEVICE_INFO] = client.device_info.values()
-    if client.settings is not None:
-        decoded[FrameType.SETTINGS] = client.settings.values()
-    if client.last_cell_info is not None:
-        decoded[FrameType.CELL_INFO] = client.last_cell_info.values()
+    latest: dict[FrameType, DeviceInfo | Settings | CellInfo | None] = {
+        FrameType.DEVICE_INFO: client.device_info,
+        FrameType.SETTINGS: client.settings,
+        FrameType.CELL_INFO: client.last_cell_info,
+    }
+    decoded: dict[FrameType, dict[str, Any]] = {
+        frame_type: frame.values()
+        for frame_type, frame in latest.items()
+        if frame is not None
+    }
     if client.logbook is not None:
         decoded[FrameType.LOGBOOK] = {
             "entries": [
