@@ -39,9 +39,7 @@ CLIENT = "custom_components.jk_bms.config_flow.JkBmsClient"
 @pytest.fixture
 def mock_setup_entry() -> Iterator[AsyncMock]:
     """Do not set the entry up (the flow is under test, not the setup)."""
-    with patch(
-        "custom_components.jk_bms.async_setup_entry", return_value=True
-    ) as mock:
+    with patch("custom_components.jk_bms.async_setup_entry", return_value=True) as mock:
         yield mock
 
 
