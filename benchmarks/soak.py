@@ -37,7 +37,11 @@ from pytest_homeassistant_custom_component.common import (  # type: ignore[impor
     mock_restore_cache_with_extra_data,
 )
 
-from custom_components.jk_bms.const import DOMAIN, ENERGY_MAX_GAP
+from custom_components.jk_bms.const import (
+    DOMAIN,
+    ENERGY_MAX_GAP,
+    RECONNECT_MAX_DELAY,
+)
 from custom_components.jk_bms.coordinator import JkBmsCoordinator
 from custom_components.jk_bms.protocol import CellInfo
 from virtual_bms.device import VirtualJkBms
@@ -50,7 +54,9 @@ MODELS = ("JK-B2A8S20P", "JK-B2A24S20P", "JK-B2A16S")
 # (the real BMS: 0.5 s); the wall interval is this over the time scale.
 FRAME_PACK_S = 12.0
 ENERGY_TOLERANCE = 0.005
-RECOVERY_WAIT_S = 60
+# The coordinator's reconnect backoff is capped at RECONNECT_MAX_DELAY: a drop
+# counts as recovered if the link is back within that (plus a margin).
+RECOVERY_WAIT_S = int(RECONNECT_MAX_DELAY) + 30
 IGNORED_LOGGERS = ("bleak_retry_connector.bluez",)  # no BlueZ here, by design
 
 
@@ -120,6 +126,7 @@ class SoakResult:
     reconnects: int = 0
     all_links_up_at_end: bool = False
     longest_outage_s: float = 0.0  # wall seconds
+    unrecovered: list[str] = field(default_factory=list)
     unhandled: list[str] = field(default_factory=list)
     counter_decreases: int = 0
     energy: list[dict[str, Any]] = field(default_factory=list)
@@ -292,6 +299,13 @@ class Soak:
             self.result.all_links_up_at_end = all(
                 c.link_connected for c in coordinators
             )
+            self.result.unrecovered = [
+                f"{c.config_entry.title} {c.address}: "
+                f"{c.diagnostics()['reconnect_attempt']} attempts, "
+                f"last error {getattr(c, 'last_connection_error', None)!r}"[:300]
+                for c in coordinators
+                if not c.link_connected
+            ]
             self.result.longest_outage_s = max(
                 t.longest_outage_s for t in self.tracked.values()
             )

@@ -39,7 +39,8 @@ def section(result: SoakResult, frames: int) -> str:
         [
             "every drop recovered (all links up at the end)",
             _verdict(result.all_links_up_at_end),
-            f"{result.reconnects} reconnects; longest outage {result.longest_outage_s:.1f} s wall",
+            f"{result.reconnects} reconnects; longest outage {result.longest_outage_s:.1f} s wall"
+            + "".join(f"; not back: {u}" for u in result.unrecovered),
         ],
         [
             "energy counters never decrease",
