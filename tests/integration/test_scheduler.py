@@ -323,3 +323,17 @@ async def test_unreachable_address_is_not_queued(hass: HomeAssistant) -> None:
     async with scheduler.turn("C8:47:8C:FF:FF:FF"):
         pass
     assert scheduler.stats() == {}
+
+
+async def test_shutdown_stops_listening(
+    hass: HomeAssistant, virtual_bms, virtual_proxy: VirtualProxy
+) -> None:
+    """The scheduler lets go of the manager's allocation callback (idempotent)."""
+    scheduler = async_get_scheduler(hass)
+    bms = virtual_bms()
+    async with scheduler.turn(bms.address):
+        assert scheduler.stats()[virtual_proxy.source]["holding"] == 1
+    scheduler.async_shutdown()
+    scheduler.async_shutdown()
+    virtual_proxy.reserve_slot("AA:00:00:00:00:09")  # no callback into the scheduler
+    assert scheduler.free(virtual_proxy.source) == 2
