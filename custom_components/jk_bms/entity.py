@@ -13,7 +13,7 @@ from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .const import MANUFACTURER
 from .coordinator import JkBmsCoordinator, JkBmsData
-from .protocol import FrameType, Readback, Value, Variant
+from .protocol import FrameType, Readback, Value, Variant, WriteKind, registers_for
 
 ALL_VARIANTS = frozenset(Variant)
 JK02 = frozenset({Variant.JK02_24S, Variant.JK02_32S})
@@ -151,3 +151,31 @@ class JkBmsEntity(CoordinatorEntity[JkBmsCoordinator]):
             return
         self._last_shown = shown
         self.async_write_ha_state()
+
+
+def has_write_register(
+    coordinator: JkBmsCoordinator, key: str, kind: WriteKind
+) -> bool:
+    """Tell whether this BMS's variant has a register of ``kind`` for ``key``."""
+    spec = registers_for(coordinator.variant).get(key)
+    return spec is not None and spec.kind is kind
+
+
+class JkBmsControlEntity(JkBmsEntity):
+    """A writable setting: it shows only what the BMS reads back, never a guess.
+
+    The register row names the frame and field that read the setting back
+    (settings, device info, or the streamed cell info).
+    """
+
+    def __init__(
+        self, coordinator: JkBmsCoordinator, description: EntityDescription
+    ) -> None:
+        """Bind the control to its register row for this variant."""
+        super().__init__(coordinator, description)
+        self._spec = registers_for(coordinator.variant)[description.key]
+        self._read = readback_value(self._spec.readback)
+
+    def _read_back(self) -> Value:
+        """Return the value the BMS reports for this setting now."""
+        return self._read(self.coordinator.data)

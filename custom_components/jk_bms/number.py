@@ -29,8 +29,13 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import JkBmsConfigEntry, JkBmsCoordinator
-from .entity import JkBmsEntity, JkBmsEntityDescription, is_supported, readback_value
-from .protocol import RegisterSpec, WriteKind, registers_for
+from .entity import (
+    JkBmsControlEntity,
+    JkBmsEntityDescription,
+    has_write_register,
+    is_supported,
+)
+from .protocol import RegisterSpec, WriteKind
 
 PARALLEL_UPDATES = 1
 
@@ -146,12 +151,6 @@ CONNECTION_WIRE_RESISTANCE_NUMBERS: tuple[JkBmsNumberEntityDescription, ...] = t
 ALL_NUMBERS = (*NUMBERS, *CONNECTION_WIRE_RESISTANCE_NUMBERS)
 
 
-def writable(coordinator: JkBmsCoordinator, key: str) -> bool:
-    """Tell whether the variant has a write register for ``key`` backing a number."""
-    spec = registers_for(coordinator.variant).get(key)
-    return spec is not None and spec.kind is WriteKind.NUMBER
-
-
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: JkBmsConfigEntry,
@@ -163,11 +162,11 @@ async def async_setup_entry(
         JkBmsNumber(coordinator, description)
         for description in ALL_NUMBERS
         if is_supported(description, coordinator)
-        and writable(coordinator, description.key)
+        and has_write_register(coordinator, description.key, WriteKind.NUMBER)
     )
 
 
-class JkBmsNumber(JkBmsEntity, NumberEntity):
+class JkBmsNumber(JkBmsControlEntity, NumberEntity):
     """A setting whose value is what the BMS reads back."""
 
     entity_description: JkBmsNumberEntityDescription
@@ -177,9 +176,7 @@ class JkBmsNumber(JkBmsEntity, NumberEntity):
     ) -> None:
         """Create the number; range, step and unit from the register table."""
         super().__init__(coordinator, description)
-        spec = registers_for(coordinator.variant)[description.key]
-        self._spec = spec
-        self._read = readback_value(spec.readback)
+        spec = self._spec
         unit, device_class = ha_unit(spec)
         self._attr_native_unit_of_measurement = unit
         self._attr_device_class = device_class
@@ -191,7 +188,7 @@ class JkBmsNumber(JkBmsEntity, NumberEntity):
     @override
     def native_value(self) -> float | None:
         """Return the value the BMS reports."""
-        value = self._read(self.coordinator.data)
+        value = self._read_back()
         return float(value) if isinstance(value, int | float) else None
 
     @override

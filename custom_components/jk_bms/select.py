@@ -14,15 +14,15 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import JkBmsConfigEntry, JkBmsCoordinator
+from .coordinator import JkBmsConfigEntry
 from .entity import (
     JK02_32S,
-    JkBmsEntity,
+    JkBmsControlEntity,
     JkBmsEntityDescription,
+    has_write_register,
     is_supported,
-    readback_value,
 )
-from .protocol import SELECT_OPTIONS, WriteKind, registers_for
+from .protocol import SELECT_OPTIONS, WriteKind
 
 PARALLEL_UPDATES = 1
 
@@ -56,12 +56,6 @@ SELECTS: tuple[JkBmsSelectEntityDescription, ...] = (
 )
 
 
-def writable(coordinator: JkBmsCoordinator, key: str) -> bool:
-    """Tell whether the variant has a write register for ``key`` backing a select."""
-    spec = registers_for(coordinator.variant).get(key)
-    return spec is not None and spec.kind is WriteKind.SELECT
-
-
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: JkBmsConfigEntry,
@@ -73,28 +67,20 @@ async def async_setup_entry(
         JkBmsSelect(coordinator, description)
         for description in SELECTS
         if is_supported(description, coordinator)
-        and writable(coordinator, description.key)
+        and has_write_register(coordinator, description.key, WriteKind.SELECT)
     )
 
 
-class JkBmsSelect(JkBmsEntity, SelectEntity):
+class JkBmsSelect(JkBmsControlEntity, SelectEntity):
     """A select whose current option is what the BMS reads back."""
 
     entity_description: JkBmsSelectEntityDescription
-
-    def __init__(
-        self, coordinator: JkBmsCoordinator, description: JkBmsSelectEntityDescription
-    ) -> None:
-        """Create the select for ``description``."""
-        super().__init__(coordinator, description)
-        spec = registers_for(coordinator.variant)[description.key]
-        self._read = readback_value(spec.readback)
 
     @property
     @override
     def current_option(self) -> str | None:
         """Return the option the BMS reports (None if it is not a known option)."""
-        value = self._read(self.coordinator.data)
+        value = self._read_back()
         return value if isinstance(value, str) and value in self.options else None
 
     @override

@@ -14,16 +14,16 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import JkBmsConfigEntry, JkBmsCoordinator
+from .coordinator import JkBmsConfigEntry
 from .entity import (
     JK02,
     JK02_32S,
-    JkBmsEntity,
+    JkBmsControlEntity,
     JkBmsEntityDescription,
+    has_write_register,
     is_supported,
-    readback_value,
 )
-from .protocol import registers_for
+from .protocol import WriteKind
 
 PARALLEL_UPDATES = 1
 
@@ -31,10 +31,6 @@ PARALLEL_UPDATES = 1
 @dataclass(frozen=True, kw_only=True)
 class JkBmsSwitchEntityDescription(JkBmsEntityDescription, SwitchEntityDescription):
     """Describes a JK BMS switch (its register comes from the protocol's table)."""
-
-
-def _has_register(coordinator: JkBmsCoordinator, key: str) -> bool:
-    return key in registers_for(coordinator.variant)
 
 
 def _control_bit(key: str) -> JkBmsSwitchEntityDescription:
@@ -91,28 +87,20 @@ async def async_setup_entry(
         JkBmsSwitch(coordinator, description)
         for description in SWITCHES
         if is_supported(description, coordinator)
-        and _has_register(coordinator, description.key)
+        and has_write_register(coordinator, description.key, WriteKind.SWITCH)
     )
 
 
-class JkBmsSwitch(JkBmsEntity, SwitchEntity):
+class JkBmsSwitch(JkBmsControlEntity, SwitchEntity):
     """A switch whose state is what the BMS reads back."""
 
     entity_description: JkBmsSwitchEntityDescription
-
-    def __init__(
-        self, coordinator: JkBmsCoordinator, description: JkBmsSwitchEntityDescription
-    ) -> None:
-        """Create the switch for ``description``."""
-        super().__init__(coordinator, description)
-        spec = registers_for(coordinator.variant)[description.key]
-        self._read = readback_value(spec.readback)
 
     @property
     @override
     def is_on(self) -> bool | None:
         """Return the state the BMS reports."""
-        value = self._read(self.coordinator.data)
+        value = self._read_back()
         return None if value is None else bool(value)
 
     @override
