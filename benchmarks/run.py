@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import decode, load, many_bms, memory, setup_time, write_latency
+from . import load, many_bms, memory, protocol_decode, setup_time, write_latency
 from .report import machine, table, write
 
 CHANGES = """## What the figures led to
@@ -50,7 +50,7 @@ async def _measure(args: argparse.Namespace, workdir: Path) -> str:
         print(f"[bench {time.monotonic() - started:6.0f} s] {step}", flush=True)
 
     progress("decode throughput")
-    rates, parser_mb = decode.measure(args.decode_seconds)
+    rates, parser_mb = protocol_decode.measure(args.decode_seconds)
     sections.append(
         "## Frames decoded per second\n\n"
         "`benchmarks/protocol_decode.py`'s captured frames (tests/protocol/vectors), "
