@@ -59,6 +59,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: JkBmsConfigEntry) -> boo
 
 async def async_unload_entry(hass: HomeAssistant, entry: JkBmsConfigEntry) -> bool:
     """Unload a config entry; the coordinator's shutdown frees the link."""
+    # The entities store their state when removed: give them the latest values
+    # first (the coordinator's shutdown only runs after the platforms unloaded).
+    entry.runtime_data.async_publish_now()
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
 
 

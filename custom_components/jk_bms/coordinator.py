@@ -425,6 +425,24 @@ class JkBmsCoordinator(DataUpdateCoordinator[JkBmsData]):
         if data != self.data or not self.last_update_success:
             self.async_set_updated_data(data)
 
+    @callback
+    def async_publish_now(self) -> None:
+        """Write the latest values to the entities now, ignoring the cadence.
+
+        Before a stop or an unload: the throttled write would be cancelled, and
+        the energy counters would store (and later restore) a value up to one
+        cadence old, losing that energy on every restart.
+        """
+        self._publisher.async_cancel()
+        if self.client.device_info is None:
+            return  # stopped before the first refresh: nothing to show yet
+        data = self._build_data()
+        if data != self.data:
+            # Not async_set_updated_data: that would mark a lost link as a
+            # successful update and re-arm the poll timer while stopping.
+            self.data = data
+            self.async_update_listeners()
+
     # ---------------------------------------------------------------- restore
 
     @callback
@@ -666,6 +684,8 @@ class JkBmsCoordinator(DataUpdateCoordinator[JkBmsData]):
     async def _async_handle_stop(self, _event: Event) -> None:
         """Home Assistant stops: let go of the link (the BMS holds one central)."""
         self._unsub_stop = None  # a fired listen_once is already gone
+        # Before the final write of the restore states (energy counters).
+        self.async_publish_now()
         await self._async_stop()
 
     async def _async_stop(self) -> None:

@@ -8,8 +8,10 @@ from unittest.mock import patch
 import pytest
 from homeassistant.components.energy.data import async_get_manager
 from homeassistant.components.recorder import Recorder
+from homeassistant.const import EVENT_HOMEASSISTANT_STOP
 from homeassistant.core import HomeAssistant, State
 from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers import restore_state
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import (
@@ -261,3 +263,57 @@ async def test_energy_dashboard_validation(
         assert msg["success"], msg
         assert msg["result"]["energy_sources"] == [[]], msg["result"]
         assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def _stored_energy(hass: HomeAssistant, eid: str, removed: bool) -> float:
+    """The energy the entity stored for the next start (as RestoreSensor reads it)."""
+    data = restore_state.async_get(hass)
+    if removed:
+        stored = data.last_states[eid]
+    else:
+        stored = next(
+            s for s in data.async_get_stored_states() if s.state.entity_id == eid
+        )
+    assert stored.extra_data is not None
+    return float(stored.extra_data.as_dict()["native_value"])
+
+
+@pytest.mark.parametrize("how", ["stop", "unload"])
+async def test_energy_stored_at_stop_is_the_latest(
+    hass: HomeAssistant, virtual_bms, how: str
+) -> None:
+    """A restart within the cadence loses no energy: the final value is stored."""
+    clock = Clock()
+    with patch("custom_components.jk_bms.coordinator.time", clock):
+        bms, entry, coordinator = await setup_bms(
+            hass,
+            virtual_bms,
+            options={CONF_UPDATE_INTERVAL: 300},
+            state_of_charge=0.9,
+            capacity_ah=50,
+        )
+        eid_in = entity_id(hass, "sensor", bms.address, "energy_charged")
+        eid_out = entity_id(hass, "sensor", bms.address, "energy_discharged")
+        assert eid_in is not None
+        assert eid_out is not None
+        await _run(bms, clock, 3600)
+        await hass.async_block_till_done(wait_background_tasks=True)
+        charged = coordinator.energy.charged_kwh
+        discharged = coordinator.energy.discharged_kwh
+        # Within the 300 s cadence: the entity still shows an older value.
+        assert float(hass.states.get(eid_in).state) < charged - 1e-3
+
+        if how == "stop":
+            hass.bus.async_fire(EVENT_HOMEASSISTANT_STOP)
+            await hass.async_block_till_done(wait_background_tasks=True)
+        else:
+            assert await hass.config_entries.async_unload(entry.entry_id)
+        removed = how == "unload"
+        assert await _stored_energy(hass, eid_in, removed) == pytest.approx(
+            charged, abs=1e-6
+        )
+        assert await _stored_energy(hass, eid_out, removed) == pytest.approx(
+            discharged, abs=1e-6
+        )
+        if how == "stop":
+            assert await hass.config_entries.async_unload(entry.entry_id)
