@@ -113,6 +113,20 @@ async def setup_bms(
     return entry
 
 
+async def setup_virtual_bms(
+    hass: HomeAssistant, factory: Any, model: str, **options: Any
+) -> tuple[VirtualJkBms, MockConfigEntry, JkBmsCoordinator]:
+    """Set up a streaming virtual ``model`` with every platform loaded.
+
+    ``options`` go to the virtual BMS; its pack stays still between frames.
+    """
+    bms: VirtualJkBms = factory(model, stream_interval=0.05, time_scale=0, **options)
+    entry = add_entry(hass, bms)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    return bms, entry, coordinator_of(entry)
+
+
 def coordinator_of(entry: MockConfigEntry) -> JkBmsCoordinator:
     """The entry's coordinator."""
     coordinator: JkBmsCoordinator = entry.runtime_data

@@ -6,20 +6,19 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-from homeassistant.const import CONF_ADDRESS
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import device_registry as dr
-from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.jk_bms.const import DOMAIN
-from custom_components.jk_bms.coordinator import JkBmsCoordinator
 from custom_components.jk_bms.protocol import FrameType, decode_device_info
 from custom_components.jk_bms.services import SERVICES, clock_seconds
 from custom_components.jk_bms.validation import CHEMISTRY_PRESETS, Chemistry
 from virtual_bms.chemistry import Chemistry as PackChemistry
 from virtual_bms.chemistry import protection_preset
 from virtual_bms.device import VirtualJkBms
+
+from .platform_helpers import setup_virtual_bms
 
 HEADER = bytes.fromhex("AA5590EB")
 
@@ -31,20 +30,9 @@ def frame(register: int, value: bytes = b"") -> bytes:
 
 
 async def _setup(hass: HomeAssistant, virtual_bms, model: str, **options: Any):
-    bms: VirtualJkBms = virtual_bms(
-        model, stream_interval=0.05, time_scale=0, **options
+    bms, entry, coordinator = await setup_virtual_bms(
+        hass, virtual_bms, model, **options
     )
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title=bms.local_name,
-        unique_id=bms.address,
-        data={CONF_ADDRESS: bms.address},
-        options={"update_interval": 1},
-    )
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    coordinator: JkBmsCoordinator = entry.runtime_data
     devices = dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id)
     return bms, entry, coordinator, devices[0].id
 

@@ -8,39 +8,27 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from homeassistant.const import CONF_ADDRESS
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.translation import async_get_translations
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.jk_bms.const import DOMAIN
-from custom_components.jk_bms.coordinator import JkBmsCoordinator
 from custom_components.jk_bms.protocol import Variant, decode_settings
 from custom_components.jk_bms.validation import RULES
 from tests.test_validation_rules import BASE, BREAKING
-from virtual_bms.device import VirtualJkBms
 from virtual_bms.profiles import find_profile
+
+from .platform_helpers import setup_virtual_bms
 
 TRANSLATIONS = Path(__file__).parents[2] / "custom_components/jk_bms/translations"
 
 
 async def _setup(hass: HomeAssistant, virtual_bms, model: str, **options: Any):
-    bms: VirtualJkBms = virtual_bms(
-        model, stream_interval=0.05, time_scale=0, **options
+    bms, entry, coordinator = await setup_virtual_bms(
+        hass, virtual_bms, model, **options
     )
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title=bms.local_name,
-        unique_id=bms.address,
-        data={CONF_ADDRESS: bms.address},
-        options={"update_interval": 1},
-    )
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
     await async_get_translations(hass, "en", "exceptions", {DOMAIN})
-    coordinator: JkBmsCoordinator = entry.runtime_data
     return bms, entry, coordinator
 
 

@@ -34,6 +34,8 @@ from custom_components.jk_bms.protocol import (
 from custom_components.jk_bms.validation import SettingRuleError, validate_change
 from virtual_bms.device import VirtualJkBms
 
+from .platform_helpers import setup_virtual_bms
+
 S24, S32, J04 = Variant.JK02_24S, Variant.JK02_32S, Variant.JK04
 HEADER = bytes.fromhex("AA5590EB")
 
@@ -264,21 +266,7 @@ def test_doc_frames_match_worked_examples(
 
 
 async def _setup(hass: HomeAssistant, virtual_bms, model: str, **options: Any):
-    bms: VirtualJkBms = virtual_bms(
-        model, stream_interval=0.05, time_scale=0, **options
-    )
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title=bms.local_name,
-        unique_id=bms.address,
-        data={CONF_ADDRESS: bms.address},
-        options={"update_interval": 1},
-    )
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    coordinator: JkBmsCoordinator = entry.runtime_data
-    return bms, entry, coordinator
+    return await setup_virtual_bms(hass, virtual_bms, model, **options)
 
 
 def _current(coordinator: JkBmsCoordinator) -> dict[str, object]:
