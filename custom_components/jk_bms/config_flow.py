@@ -23,11 +23,13 @@ from homeassistant.helpers import selector
 
 from .const import (
     CONF_CONNECTION_MODE,
+    CONF_LEAVE_SLOT_FREE,
     CONF_PAIR,
     CONF_POLL_INTERVAL,
     CONF_SOC_RESYNC_DAYS,
     CONF_UPDATE_INTERVAL,
     DEFAULT_CONNECTION_MODE,
+    DEFAULT_LEAVE_SLOT_FREE,
     DEFAULT_PAIR,
     DEFAULT_POLL_INTERVAL,
     DEFAULT_SOC_RESYNC_DAYS,
@@ -250,6 +252,9 @@ class JkBmsOptionsFlow(OptionsFlowWithReload):
                 ),
                 probatio.Required(
                     CONF_PAIR, default=DEFAULT_PAIR
+                ): selector.BooleanSelector(),
+                probatio.Required(
+                    CONF_LEAVE_SLOT_FREE, default=DEFAULT_LEAVE_SLOT_FREE
                 ): selector.BooleanSelector(),
                 probatio.Required(
                     CONF_SOC_RESYNC_DAYS, default=DEFAULT_SOC_RESYNC_DAYS

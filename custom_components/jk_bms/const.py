@@ -29,6 +29,8 @@ CONF_CONNECTION_MODE: Final = "connection_mode"
 CONF_POLL_INTERVAL: Final = "poll_interval"
 CONF_UPDATE_INTERVAL: Final = "update_interval"
 CONF_PAIR: Final = "pair"
+# A streaming BMS takes a proxy slot only while one more stays free (scheduler.py).
+CONF_LEAVE_SLOT_FREE: Final = "leave_slot_free"
 # Days without a full charge (SoC re-synchronisation) before a repair is raised.
 CONF_SOC_RESYNC_DAYS: Final = "soc_resync_days"
 
@@ -40,6 +42,7 @@ DEFAULT_UPDATE_INTERVAL: Final = 5  # s between entity state writes
 MIN_UPDATE_INTERVAL: Final = 1
 MAX_UPDATE_INTERVAL: Final = 300
 DEFAULT_PAIR: Final = False
+DEFAULT_LEAVE_SLOT_FREE: Final = False
 DEFAULT_SOC_RESYNC_DAYS: Final = 30
 MIN_SOC_RESYNC_DAYS: Final = 1
 MAX_SOC_RESYNC_DAYS: Final = 365

@@ -32,15 +32,11 @@ from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.util.hass_dict import HassKey
 
-from .const import DOMAIN
+from .const import CONF_LEAVE_SLOT_FREE, DEFAULT_LEAVE_SLOT_FREE, DOMAIN
 
 _LOGGER = logging.getLogger(__name__)
 
 DATA_SCHEDULER: HassKey[ConnectionScheduler] = HassKey(f"{DOMAIN}_scheduler")
-
-# Option (entry.options key): a streaming BMS leaves one slot of its proxy free.
-CONF_LEAVE_SLOT_FREE: Final = "leave_slot_free"
-DEFAULT_LEAVE_SLOT_FREE: Final = False
 
 # Slots of a source that has not reported allocations (an ESPHome proxy has 3).
 DEFAULT_SLOTS: Final = 3

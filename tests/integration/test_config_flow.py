@@ -19,6 +19,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.jk_bms.const import (
     CONF_CONNECTION_MODE,
+    CONF_LEAVE_SLOT_FREE,
     CONF_PAIR,
     CONF_POLL_INTERVAL,
     CONF_SOC_RESYNC_DAYS,
@@ -194,7 +195,7 @@ async def test_user_lists_unconfigured_jk_and_recovers(
 
 
 async def test_options_flow(hass: HomeAssistant) -> None:
-    """Connection mode, cadence and pairing are options."""
+    """Connection mode, cadence, pairing and the free proxy slot are options."""
     entry = MockConfigEntry(
         domain=DOMAIN,
         unique_id=JK_B2A8S20P.address,
@@ -210,6 +211,7 @@ async def test_options_flow(hass: HomeAssistant) -> None:
         CONF_POLL_INTERVAL: 30,
         CONF_UPDATE_INTERVAL: 1,
         CONF_PAIR: True,
+        CONF_LEAVE_SLOT_FREE: True,
         CONF_SOC_RESYNC_DAYS: 45,
     }
     with patch("custom_components.jk_bms.async_setup_entry", return_value=True):
