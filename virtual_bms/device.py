@@ -318,6 +318,11 @@ class VirtualJkBms:
         await self.flush()
         return frame
 
+    async def push_frame(self, frame: bytes) -> None:
+        """Send arbitrary frame bytes now (garbage with a valid checksum, …)."""
+        self._queue_frame(frame)
+        await self.flush()
+
     async def flush(self) -> None:
         """Wait until every queued notification has been delivered."""
         await self._drained.wait()

@@ -17,8 +17,8 @@ from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 
-from custom_components.jk_bms.const import CONF_PAIR
-from custom_components.jk_bms.protocol import Variant
+from custom_components.jk_bms.const import CONF_PAIR, CONF_UPDATE_INTERVAL
+from custom_components.jk_bms.protocol import Variant, checksum
 from virtual_bms.profiles import find_profile
 
 from .test_coordinator import (
@@ -230,4 +230,34 @@ async def test_gatt_write_error_is_a_failed_write(
     assert bms.settings["charging"] is before
     assert coordinator.data.settings.get("charging") is before
     await asyncio.sleep(0)
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_implausible_cell_frame_is_dropped_and_counted(
+    hass: HomeAssistant, virtual_bms
+) -> None:
+    """Garbage with a lucky checksum never reaches the entities."""
+    bms, entry, coordinator = await setup_bms(
+        hass, virtual_bms, options={CONF_UPDATE_INTERVAL: 1}
+    )
+    good = await bms.push_cell_info()
+    fire(hass, 2)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    cell_1 = state_of(hass, "sensor", bms.address, "cell_voltage_1")
+    total = state_of(hass, "sensor", bms.address, "total_voltage")
+    assert 2.5 < float(cell_1) < 4.5
+
+    garbage = bytearray(good)
+    garbage[6:8] = (9900).to_bytes(2, "little")  # cell 1: 9.9 V
+    garbage[-1] = checksum(bytes(garbage[:-1]))  # the 1-in-256 lucky checksum
+    await bms.push_frame(bytes(garbage))
+    fire(hass, 4)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    assert state_of(hass, "sensor", bms.address, "cell_voltage_1") == cell_1
+    assert state_of(hass, "sensor", bms.address, "total_voltage") == total
+    link = coordinator.diagnostics()["link"]
+    assert link["implausible_frames"] == 1
+    assert link["decode_errors"] == 0
+    assert coordinator.client.parser_stats["bad_checksum"] == 0
     assert await hass.config_entries.async_unload(entry.entry_id)

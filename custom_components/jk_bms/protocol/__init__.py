@@ -29,6 +29,7 @@ from .decoding import (
 from .enums import FrameType, Variant
 from .errors import (
     ChecksumError,
+    ImplausibleFrameError,
     InvalidValueError,
     ProtocolError,
     UnknownFrameError,
@@ -47,6 +48,7 @@ from .framing import (
     checksum,
 )
 from .models import CellInfo, Decoded, DeviceInfo, Logbook, LogEntry, Settings
+from .plausibility import check_plausibility
 from .register_spec import Encoding, Readback, RegisterSpec, VariantOverride, WriteKind
 from .tables.alarms import ALARM_BY_KEY, ALARMS, Alarm
 from .tables.options import OPTION_LABELS, SELECT_OPTIONS
@@ -74,6 +76,7 @@ __all__ = [
     "DeviceInfo",
     "Encoding",
     "FrameType",
+    "ImplausibleFrameError",
     "InvalidValueError",
     "LogEntry",
     "Logbook",
@@ -93,6 +96,7 @@ __all__ = [
     "build_command",
     "build_frame",
     "check_cell_info",
+    "check_plausibility",
     "checksum",
     "decode_cell_info",
     "decode_device_info",

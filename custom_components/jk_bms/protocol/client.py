@@ -32,6 +32,7 @@ from . import (
     Command,
     DeviceInfo,
     FrameType,
+    ImplausibleFrameError,
     Logbook,
     ProtocolError,
     RawFrame,
@@ -40,6 +41,7 @@ from . import (
     Variant,
     VariantMismatchError,
     check_cell_info,
+    check_plausibility,
     decode_cell_info,
     decode_device_info,
     decode_frame,
@@ -108,6 +110,8 @@ class LinkStats:
     notifications: int = 0
     bytes_received: int = 0
     decode_errors: int = 0
+    # Cell frames that passed the checksum but not the plausibility check.
+    implausible_frames: int = 0
     timeouts: int = 0
     missing_acks: int = 0
     writes: int = 0
@@ -632,6 +636,15 @@ class JkBmsClient:
             self.stats.decode_errors += 1
             _LOGGER.debug("Dropped a %s frame: %s", raw.frame_type.name, err)
             return
+        if isinstance(frame, CellInfo):
+            try:
+                # A garbled frame with a lucky checksum must not reach entities
+                # (nor the energy meter).
+                check_plausibility(frame)
+            except ImplausibleFrameError as err:
+                self.stats.implausible_frames += 1
+                _LOGGER.debug("Dropped an implausible cell frame: %s", err)
+                return
         match frame:
             case CellInfo():
                 self._last_cell_info = frame

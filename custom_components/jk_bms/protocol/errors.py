@@ -19,6 +19,13 @@ class VariantMismatchError(ProtocolError):
     """A frame does not fit the protocol variant it is being decoded as."""
 
 
+class ImplausibleFrameError(ProtocolError):
+    """A frame passed its checksum but holds values no real pack reports.
+
+    The 8-bit checksum lets about 1 in 256 garbled frames through.
+    """
+
+
 class InvalidValueError(ProtocolError):
     """A write was refused before any byte was produced.
 
