@@ -406,6 +406,9 @@ SENSORS: tuple[JkBmsSensorEntityDescription, ...] = (
         key="time_to_empty",
         translation_key="time_to_empty",
         native_unit_of_measurement=UnitOfTime.SECONDS,
+        # A runtime reads as hours ("0.5 h"), not as "1,926.00 s".
+        suggested_unit_of_measurement=UnitOfTime.HOURS,
+        suggested_display_precision=1,
         device_class=SensorDeviceClass.DURATION,
         variants=JK02,
         value_fn=_derived("time_to_empty"),
@@ -414,6 +417,9 @@ SENSORS: tuple[JkBmsSensorEntityDescription, ...] = (
         key="time_to_full",
         translation_key="time_to_full",
         native_unit_of_measurement=UnitOfTime.SECONDS,
+        # A runtime reads as hours ("0.5 h"), not as "1,926.00 s".
+        suggested_unit_of_measurement=UnitOfTime.HOURS,
+        suggested_display_precision=1,
         device_class=SensorDeviceClass.DURATION,
         variants=JK02,
         value_fn=_derived("time_to_full"),
