@@ -472,6 +472,8 @@ class VirtualJkBms:
 
     def _queue_frame(self, frame: bytes) -> None:
         type_byte = frame[4]
+        if type_byte == FrameType.CELL_INFO and self.faults.take_garbling():
+            frame = self._garbled(frame)
         if self.faults.take_corruption():
             # One payload byte off by one: the checksum no longer matches.
             frame = frame[:100] + bytes(((frame[100] + 1) & 0xFF,)) + frame[101:]
@@ -484,6 +486,16 @@ class VirtualJkBms:
             self._outbox.extend(self._chunks(frame))
             self.frames_sent[FrameType(type_byte)] += 1
         self._ensure_drain()
+
+    def _garbled(self, frame: bytes) -> bytes:
+        """Cell 1 reads 9.9 V and the checksum still matches."""
+        data = bytearray(frame)
+        if self.variant is Variant.JK04:
+            data[6:10] = struct.pack("<f", 9.9)
+        else:
+            data[6:8] = (9900).to_bytes(2, "little")
+        data[-1] = sum(data[:-1]) & 0xFF
+        return bytes(data)
 
     def _queue_ack(self) -> None:
         if not self.faults.take_ack():

@@ -23,6 +23,9 @@ class Faults:
     stop_streaming: bool = False
     # The next N frames (any type) go out with one payload byte flipped: bad checksum.
     corrupt_next_frames: int = 0
+    # The next N cell-info frames read 9.9 V on cell 1 with a recomputed checksum:
+    # what the 1 garbled frame in 256 that passes the 8-bit checksum looks like.
+    garble_next_cell_frames: int = 0
     # Acks arrive this much later than the frame they follow.
     ack_delay_s: float = 0.0
     # The next N acks are never sent.
@@ -36,6 +39,13 @@ class Faults:
         """Consume one pending corruption; True when this frame must be corrupted."""
         if self.corrupt_next_frames > 0:
             self.corrupt_next_frames -= 1
+            return True
+        return False
+
+    def take_garbling(self) -> bool:
+        """Consume one pending garbling; True when this cell frame must be garbled."""
+        if self.garble_next_cell_frames > 0:
+            self.garble_next_cell_frames -= 1
             return True
         return False
 

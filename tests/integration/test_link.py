@@ -17,7 +17,12 @@ from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 
-from custom_components.jk_bms.const import CONF_PAIR, CONF_UPDATE_INTERVAL
+from custom_components.jk_bms.const import (
+    CONF_CONNECTION_MODE,
+    CONF_PAIR,
+    CONF_POLL_INTERVAL,
+    CONF_UPDATE_INTERVAL,
+)
 from custom_components.jk_bms.protocol import Variant, checksum
 from virtual_bms.profiles import find_profile
 
@@ -260,4 +265,26 @@ async def test_implausible_cell_frame_is_dropped_and_counted(
     assert link["implausible_frames"] == 1
     assert link["decode_errors"] == 0
     assert coordinator.client.parser_stats["bad_checksum"] == 0
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_poll_skips_an_implausible_first_cell_frame(
+    hass: HomeAssistant, virtual_bms
+) -> None:
+    """In poll mode the first cell frame is all a poll reads: garbage must not pass."""
+    bms, entry, coordinator = await setup_bms(
+        hass,
+        virtual_bms,
+        options={CONF_CONNECTION_MODE: "poll", CONF_POLL_INTERVAL: 30},
+    )
+    assert not bms.connected
+    bms.faults.stop_streaming = False  # set-up's helper stopped it; polls need it
+    bms.faults.garble_next_cell_frames = 1
+    fire(hass, 31)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    assert coordinator.last_update_success
+    cell_1 = float(state_of(hass, "sensor", bms.address, "cell_voltage_1"))
+    assert 2.5 < cell_1 < 4.5  # the next, plausible frame; never 9.9 V
+    assert coordinator.diagnostics()["link"]["implausible_frames"] == 1
     assert await hass.config_entries.async_unload(entry.entry_id)

@@ -62,6 +62,8 @@ ACK_TIMEOUT = 1.0  # s to wait for the ack of a write (protocol doc §8.4)
 REQUEST_ATTEMPTS = 2  # the first request after subscribing is sometimes missed
 # Streamed cell frames to wait for when a write reads back from them (emergency).
 CELL_READBACK_FRAMES = 3
+# Cell frames read while connecting until one is plausible (a garbled one is rare).
+FIRST_CELL_FRAME_ATTEMPTS = 3
 
 type Frame = DeviceInfo | CellInfo | Settings | Logbook
 type FrameListener = Callable[[Frame], None]
@@ -322,8 +324,28 @@ class JkBmsClient:
         self._variant = variant
         self._device_info = device_info
         self._settings = decode_settings(settings_raw.data, variant)
-        self._last_cell_info = decode_cell_info(cell_raw.data, variant)
+        self._last_cell_info = await self._plausible_cell_info(cell_raw, variant)
         self._ready = True
+
+    async def _plausible_cell_info(self, raw: RawFrame, variant: Variant) -> CellInfo:
+        """Decode the first cell frame that passes the plausibility check.
+
+        In poll mode this first frame is the only one a poll reads, so a garbled
+        frame with a lucky checksum is skipped here just as in the stream.
+        """
+        for _ in range(FIRST_CELL_FRAME_ATTEMPTS - 1):
+            cell_info = decode_cell_info(raw.data, variant)
+            try:
+                check_plausibility(cell_info)
+            except ImplausibleFrameError as err:
+                self.stats.implausible_frames += 1
+                _LOGGER.debug("Skipped an implausible first cell frame: %s", err)
+                raw = await self._wait_frame(FrameType.CELL_INFO)
+            else:
+                return cell_info
+        cell_info = decode_cell_info(raw.data, variant)
+        check_plausibility(cell_info)
+        return cell_info
 
     @staticmethod
     def _confirm_variant(detected: Variant | None, cell_frame: bytes) -> Variant:
