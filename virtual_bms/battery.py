@@ -142,6 +142,10 @@ class Battery:
         self.last_full_charge_s: float | None = None
         self.cycle_charge_ah = 0.0
         self.current_sensor_gain = CURRENT_SENSOR_GAIN
+        # Drift knob: the counter runs away from the true charge by this many SoC
+        # points per pack hour (an offset in the current sensor), until the next
+        # re-synchronisation pulls it back; drift_counter() jumps at once.
+        self.soc_drift_per_hour = 0.0
         self.emergency_s = 0.0
 
     # --- settings ---------------------------------------------------------------
@@ -219,6 +223,17 @@ class Battery:
         """Full cycles counted from the charge throughput."""
         return int(self.cycle_charge_ah // self.nominal_capacity_ah)
 
+    def drift_counter(self, points: float) -> None:
+        """Move the BMS's SoC counter ``points`` % away from the truth (clamped 0..100 %)."""
+        self._set_counter(
+            self.bms_remaining_ah + points / 100 * self.full_charge_capacity_ah
+        )
+
+    def _set_counter(self, remaining_ah: float) -> None:
+        self.bms_remaining_ah = min(
+            max(remaining_ah, 0.0), self.full_charge_capacity_ah
+        )
+
     # --- simulation -------------------------------------------------------------
 
     def step(self, dt: float) -> None:
@@ -270,10 +285,8 @@ class Battery:
             self.truth.energy_out_wh += mean_voltage * -current * hours
             self.truth.charge_out_ah += -current * hours
         measured = current * self.current_sensor_gain
-        self.bms_remaining_ah = min(
-            max(self.bms_remaining_ah + measured * hours, 0.0),
-            self.full_charge_capacity_ah,
-        )
+        drift_ah = self.soc_drift_per_hour / 100 * self.full_charge_capacity_ah
+        self._set_counter(self.bms_remaining_ah + (measured + drift_ah) * hours)
 
     def _balance(self, current: float, dt: float) -> None:
         """Active balancer: move charge from the highest cell to the lowest."""

@@ -102,6 +102,8 @@ class VirtualJkBms:
         chemistry: Chemistry | str | None = None,
         capacity_ah: float | None = None,
         state_of_charge: float = 0.70,
+        soc_drift: float = 0.0,
+        soc_drift_per_hour: float = 0.0,
         profile: CurrentProfile | ProfileKind | str = ProfileKind.CYCLE,
         module_layout: ModuleLayout | str | None = None,
         chunk_layout: tuple[int, ...] | None = None,
@@ -177,6 +179,10 @@ class VirtualJkBms:
             resolution_s=resolution_s,
             seed=seed,
         )
+        # The SoC counter starts ``soc_drift`` points off the truth and runs away
+        # by ``soc_drift_per_hour`` (until a full charge re-synchronises it).
+        self.battery.drift_counter(soc_drift)
+        self.battery.soc_drift_per_hour = soc_drift_per_hour
         self.received: list[ReceivedCommand] = []
         self.frames_sent: dict[FrameType, int] = dict.fromkeys(FrameType, 0)
         self.acks_sent = 0

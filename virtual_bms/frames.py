@@ -78,4 +78,6 @@ def cell_info_values(
         values["emergency_time_countdown"] = int(battery.emergency_s)
         values["heating"] = False
         values["heating_current"] = 0.0
+        # The chemistry preset the BMS runs (option keys equal the Chemistry values).
+        values["battery_type"] = battery.chemistry.chemistry.value
     return values
