@@ -24,7 +24,11 @@ from custom_components.jk_bms.soc_check import (
     REST_SECONDS,
     CheckOff,
     Doubt,
-    SocCrossCheck,
+    SocCheckState,
+    SocVerdict,
+    check_soc,
+    derived_values,
+    judge,
     rest_current,
     tell_chemistry,
 )
@@ -59,7 +63,18 @@ def settings(bms: VirtualJkBms) -> Settings:
     return decode_settings(bms._frame(FrameType.SETTINGS), bms.variant)
 
 
-def rest(check: SocCrossCheck, bms: VirtualJkBms, seconds: float, start: float = 0.0):
+class Check:
+    """Threads the check's state through frames, like derived.py does."""
+
+    def __init__(self, max_gap: float = 120.0) -> None:
+        self.state = SocCheckState(max_gap=max_gap)
+
+    def update(self, at: float, info: CellInfo, current: Settings | None) -> SocVerdict:
+        self.state, verdict = check_soc(self.state, info, current, at)
+        return verdict
+
+
+def rest(check: Check, bms: VirtualJkBms, seconds: float, start: float = 0.0):
     """Feed one frame every 60 s of pack time for ``seconds``; return the last verdict."""
     verdict = None
     elapsed = 0.0
@@ -183,7 +198,7 @@ def test_rest_current_scales_with_the_pack() -> None:
 def test_under_load_nothing_is_claimed() -> None:
     bms = make_bms(state_of_charge=0.9, soc_drift=-40)
     bms.battery.profile.kind = bms.battery.profile.kind.DISCHARGE
-    check = SocCrossCheck()
+    check = Check()
     verdict = rest(check, bms, 2 * REST_SECONDS)
     assert bms.battery.current_a < 0
     assert verdict.reason is CheckOff.NOT_AT_REST
@@ -194,7 +209,7 @@ def test_under_load_nothing_is_claimed() -> None:
 
 def test_band_only_after_the_rest_time() -> None:
     bms = make_bms(state_of_charge=0.5)
-    check = SocCrossCheck()
+    check = Check()
     settling = rest(check, bms, REST_SECONDS - 120)
     assert settling.reason is CheckOff.SETTLING
     assert settling.resting_for == pytest.approx(REST_SECONDS - 120)
@@ -211,7 +226,7 @@ def test_band_only_after_the_rest_time() -> None:
 
 def test_a_gap_without_frames_restarts_the_rest() -> None:
     bms = make_bms(state_of_charge=0.5)
-    check = SocCrossCheck(max_gap=120)
+    check = Check(max_gap=120)
     rest(check, bms, REST_SECONDS - 600)
     after_gap = check.update(REST_SECONDS + 600, cell_info(bms), settings(bms))
     assert after_gap.reason is CheckOff.SETTLING
@@ -224,19 +239,27 @@ def test_a_gap_without_frames_restarts_the_rest() -> None:
 def test_drifted_counter_is_doubted_until_a_full_charge() -> None:
     """The classic: cells nearly empty (15 %), counter 30 points higher."""
     bms = make_bms(state_of_charge=0.15, soc_drift=30)
-    check = SocCrossCheck()
+    check = Check()
     verdict = rest(check, bms, REST_SECONDS + 60)
     assert verdict.doubtful is True
     assert verdict.doubt is not None
     assert verdict.doubt.bms_soc == 45
     assert verdict.doubt.band_high < 45 - DOUBT_MARGIN
     assert verdict.doubt.band_low <= 15 <= verdict.doubt.band_high
+    derived = derived_values(verdict)
+    assert derived["soc_doubtful"] is True
+    assert derived["soc_doubt_bms"] == 45
+    assert derived["soc_from_cells"] == verdict.cells_soc
+    assert derived["soc_check_chemistry"] == "lifepo4"
+    assert derived["soc_check_reason"] is None
 
     # Under load the doubt stands, and the sensor says nothing.
     bms.battery.profile.kind = bms.battery.profile.kind.CHARGE
     loaded = rest(check, bms, 600, start=2 * REST_SECONDS)
     assert loaded.reason is CheckOff.NOT_AT_REST
     assert loaded.doubtful is True
+    assert derived_values(loaded)["soc_check_reason"] == "not_at_rest"
+    assert derived_values(loaded)["soc_from_cells"] is None
 
     # Charged until a cell reaches the SOC-100 % voltage: the BMS re-synchronised.
     for cell in bms.battery.cells:
@@ -249,7 +272,7 @@ def test_drifted_counter_is_doubted_until_a_full_charge() -> None:
 
 def test_doubt_clears_when_the_two_agree_again() -> None:
     bms = make_bms(state_of_charge=0.08, soc_drift=-2)
-    check = SocCrossCheck()
+    check = Check()
     # Counter at 6 %, cells at 8 %: no doubt.
     assert rest(check, bms, REST_SECONDS + 60).doubtful is False
     bms.battery.drift_counter(40)
@@ -260,21 +283,18 @@ def test_doubt_clears_when_the_two_agree_again() -> None:
 
 
 def test_between_the_margins_a_doubt_stays() -> None:
-    check = SocCrossCheck()
-    check._judge((10, 20), 40)
-    assert check._doubt == Doubt(band_low=10, band_high=20, bms_soc=40)
-    check._judge((10, 20), 27)  # 7 points out: not enough to raise, too many to clear
-    assert check._doubt == Doubt(band_low=10, band_high=20, bms_soc=27)
-    check._judge((10, 20), 24)
-    assert check._doubt is None
-    check._judge((10, 20), 27)
-    assert check._doubt is None
+    raised = judge(None, (10, 20), 40)
+    assert raised == Doubt(band_low=10, band_high=20, bms_soc=40)
+    # 7 points out: not enough to raise, too many to clear.
+    assert judge(raised, (10, 20), 27) == Doubt(band_low=10, band_high=20, bms_soc=27)
+    assert judge(None, (10, 20), 27) is None
+    assert judge(raised, (10, 20), 24) is None
 
 
 def test_off_when_the_chemistry_cannot_be_told() -> None:
     bms = make_bms(state_of_charge=0.1, soc_drift=40, settings={"cell_ovp": 3.0})
     bms.settings["soc_100_voltage"] = 3.0
-    verdict = rest(SocCrossCheck(), bms, REST_SECONDS + 60)
+    verdict = rest(Check(), bms, REST_SECONDS + 60)
     assert verdict.reason is CheckOff.CHEMISTRY_UNKNOWN
     assert verdict.doubtful is None
     assert verdict.chemistry is None
@@ -283,7 +303,7 @@ def test_off_when_the_chemistry_cannot_be_told() -> None:
 def test_an_open_sense_wire_claims_nothing() -> None:
     bms = make_bms(state_of_charge=0.1, soc_drift=40)
     bms.battery.cells[0].state_of_charge = -10  # reads far below every table
-    check = SocCrossCheck()
+    check = Check()
     info = cell_info(bms)
     broken = CellInfo(
         **{
@@ -301,5 +321,5 @@ def test_jk04_frames_carry_no_current() -> None:
     bms = VirtualJkBms("JK-B2A16S", profile="idle", stream_interval=None)
     info = decode_cell_info(bms._frame(FrameType.CELL_INFO), Variant.JK04)
     lfp = make_bms()
-    verdict = SocCrossCheck().update(0.0, info, settings(lfp))
+    verdict = Check().update(0.0, info, settings(lfp))
     assert verdict.reason is CheckOff.NO_CURRENT

@@ -1,7 +1,9 @@
 """Cross-check of the BMS's SoC against the resting cells: is the counter drifting.
 
-Pure and HA-free: one ``SocCrossCheck`` per BMS, fed every accepted cell-info
-frame with its receive time (monotonic seconds) and the latest settings.
+Pure and HA-free: ``check_soc(state, cell_info, settings, at)`` takes every
+accepted cell-info frame with its receive time (monotonic seconds) and returns
+the next ``SocCheckState`` and the ``SocVerdict``; ``derived.py`` calls it and
+publishes ``derived_values(verdict)``.
 
 The BMS's SoC is a counter, corrected only when a cell reaches the SOC-100 %
 voltage. The cells tell roughly where the pack is whenever it rests: the lowest
@@ -20,7 +22,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Final
 
@@ -163,93 +165,107 @@ def rest_current(cell_info: CellInfo, settings: Settings | None) -> float:
     return max(REST_CURRENT_FLOOR, capacity / REST_C_DIVISOR)
 
 
-class SocCrossCheck:
-    """Follows one BMS's frames: rest detection, the cells' band, the latched doubt."""
+@dataclass(frozen=True, slots=True)
+class SocCheckState:
+    """What carries from one frame to the next: the rest so far and a standing doubt."""
 
-    def __init__(self, max_gap: float = REST_MAX_GAP) -> None:
-        """Start with no rest and no doubt."""
-        self.max_gap = max_gap
-        self._rest_since: float | None = None
-        self._last_frame: float | None = None
-        self._doubt: Doubt | None = None
-        self._judged = False
+    max_gap: float = REST_MAX_GAP
+    rest_since: float | None = None
+    last_frame_at: float | None = None
+    doubt: Doubt | None = None
+    judged: bool = False
+    """A rest (or a full charge) has given a verdict at least once."""
 
-    def update(
-        self, now: float, cell_info: CellInfo, settings: Settings | None
-    ) -> SocVerdict:
-        """Take one accepted cell-info frame received at ``now`` (monotonic s)."""
-        resting_for = self._follow_rest(now, cell_info, settings)
-        chemistry, off = tell_chemistry(settings, cell_info.details.get("battery_type"))
-        if chemistry is None:
-            return self._verdict(None, off, None, resting_for, judging=False)
-        assert settings is not None
-        voltages = cell_info.cell_voltages
-        if self._full_charge(voltages, settings):
-            # The BMS sets its counter to 100 % right here: it is right again.
-            self._doubt = None
-            self._judged = True
-        if cell_info.current is None or cell_info.state_of_charge is None:
-            return self._verdict(chemistry, CheckOff.NO_CURRENT, None, None)
-        if not voltages or min(voltages) < MIN_CELL_VOLTAGE:
-            return self._verdict(chemistry, CheckOff.CELL_READING_MISSING, None, None)
-        if resting_for is None:
-            return self._verdict(chemistry, CheckOff.NOT_AT_REST, None, None)
-        if resting_for < REST_SECONDS:
-            return self._verdict(chemistry, CheckOff.SETTLING, None, resting_for)
-        low, high = OCV_TABLES[chemistry].band(min(voltages), max(voltages))
-        band = (math.floor(low), math.ceil(high))  # rounded outwards
-        self._judge(band, cell_info.state_of_charge)
-        return self._verdict(chemistry, None, band, resting_for)
 
-    def _follow_rest(
-        self, now: float, cell_info: CellInfo, settings: Settings | None
-    ) -> float | None:
-        """Seconds the pack has rested so far (None: not resting)."""
-        last, self._last_frame = self._last_frame, now
-        current = cell_info.current
-        if last is not None and now - last > self.max_gap:
-            self._rest_since = None
-        if current is None or abs(current) >= rest_current(cell_info, settings):
-            self._rest_since = None
-            return None
-        if self._rest_since is None:
-            # The first rested frame: the rest started at most one frame ago.
-            self._rest_since = now
-        return now - self._rest_since
+def check_soc(
+    state: SocCheckState, cell_info: CellInfo, settings: Settings | None, at: float
+) -> tuple[SocCheckState, SocVerdict]:
+    """Take one accepted cell-info frame received at ``at`` (monotonic s)."""
+    state, resting_for = _follow_rest(state, cell_info, settings, at)
+    chemistry, off = tell_chemistry(settings, cell_info.details.get("battery_type"))
+    if chemistry is None:
+        return state, _verdict(state, None, off, None, resting_for, judging=False)
+    assert settings is not None
+    voltages = cell_info.cell_voltages
+    soc_100 = _number(settings, "soc_100_voltage")
+    if soc_100 is not None and voltages and max(voltages) >= soc_100:
+        # The BMS sets its counter to 100 % right here: it is right again.
+        state = replace(state, doubt=None, judged=True)
+    bms_soc = cell_info.state_of_charge
+    if cell_info.current is None or bms_soc is None:
+        return state, _verdict(state, chemistry, CheckOff.NO_CURRENT, None, None)
+    if not voltages or min(voltages) < MIN_CELL_VOLTAGE:
+        off = CheckOff.CELL_READING_MISSING
+        return state, _verdict(state, chemistry, off, None, None)
+    if resting_for is None:
+        return state, _verdict(state, chemistry, CheckOff.NOT_AT_REST, None, None)
+    if resting_for < REST_SECONDS:
+        off = CheckOff.SETTLING
+        return state, _verdict(state, chemistry, off, None, resting_for)
+    low, high = OCV_TABLES[chemistry].band(min(voltages), max(voltages))
+    band = (math.floor(low), math.ceil(high))  # rounded outwards
+    state = replace(state, doubt=judge(state.doubt, band, bms_soc), judged=True)
+    return state, _verdict(state, chemistry, None, band, resting_for)
 
-    def _full_charge(self, voltages: tuple[float, ...], settings: Settings) -> bool:
-        soc_100 = _number(settings, "soc_100_voltage")
-        return soc_100 is not None and bool(voltages) and max(voltages) >= soc_100
 
-    def _judge(self, band: tuple[int, int], bms_soc: int) -> None:
-        low, high = band
-        distance = max(low - bms_soc, bms_soc - high, 0)
-        self._judged = True
-        if distance > DOUBT_MARGIN:
-            self._doubt = Doubt(band_low=low, band_high=high, bms_soc=bms_soc)
-        elif distance <= AGREE_MARGIN:
-            self._doubt = None
-        elif self._doubt is not None:
-            # Between the margins a standing doubt stays, with today's numbers.
-            self._doubt = Doubt(band_low=low, band_high=high, bms_soc=bms_soc)
+def judge(doubt: Doubt | None, band: tuple[int, int], bms_soc: int) -> Doubt | None:
+    """Compare the counter with the cells' band; return the doubt that stands after."""
+    low, high = band
+    distance = max(low - bms_soc, bms_soc - high, 0)
+    if distance > DOUBT_MARGIN or (doubt is not None and distance > AGREE_MARGIN):
+        # Between the margins a standing doubt stays, with today's numbers.
+        return Doubt(band_low=low, band_high=high, bms_soc=bms_soc)
+    return None
 
-    def _verdict(
-        self,
-        chemistry: str | None,
-        reason: CheckOff | None,
-        band: tuple[int, int] | None,
-        resting_for: float | None,
-        *,
-        judging: bool = True,
-    ) -> SocVerdict:
-        doubtful: bool | None = None
-        if judging and self._judged:
-            doubtful = self._doubt is not None
-        return SocVerdict(
-            chemistry=chemistry,
-            reason=reason,
-            band=band,
-            resting_for=resting_for,
-            doubtful=doubtful,
-            doubt=self._doubt if doubtful else None,
-        )
+
+def _follow_rest(
+    state: SocCheckState, cell_info: CellInfo, settings: Settings | None, at: float
+) -> tuple[SocCheckState, float | None]:
+    """Return the new state and the seconds rested so far (None: not resting)."""
+    rest_since = state.rest_since
+    last = state.last_frame_at
+    if last is not None and at - last > state.max_gap:
+        rest_since = None  # nobody knows what the current did in the gap
+    current = cell_info.current
+    if current is None or abs(current) >= rest_current(cell_info, settings):
+        return replace(state, rest_since=None, last_frame_at=at), None
+    if rest_since is None:
+        rest_since = at  # the first rested frame: the rest began at most a frame ago
+    return replace(state, rest_since=rest_since, last_frame_at=at), at - rest_since
+
+
+def _verdict(
+    state: SocCheckState,
+    chemistry: str | None,
+    reason: CheckOff | None,
+    band: tuple[int, int] | None,
+    resting_for: float | None,
+    *,
+    judging: bool = True,
+) -> SocVerdict:
+    doubtful = (state.doubt is not None) if judging and state.judged else None
+    return SocVerdict(
+        chemistry=chemistry,
+        reason=reason,
+        band=band,
+        resting_for=resting_for,
+        doubtful=doubtful,
+        doubt=state.doubt if doubtful else None,
+    )
+
+
+def derived_values(verdict: SocVerdict) -> dict[str, int | str | bool | None]:
+    """Return the verdict as derived keys (what the entities read)."""
+    band = verdict.band
+    doubt = verdict.doubt
+    return {
+        "soc_from_cells": verdict.cells_soc,
+        "soc_from_cells_low": band[0] if band else None,
+        "soc_from_cells_high": band[1] if band else None,
+        "soc_check_chemistry": verdict.chemistry,
+        "soc_check_reason": verdict.reason.value if verdict.reason else None,
+        "soc_doubtful": verdict.doubtful,
+        "soc_doubt_cells_low": doubt.band_low if doubt else None,
+        "soc_doubt_cells_high": doubt.band_high if doubt else None,
+        "soc_doubt_bms": doubt.bms_soc if doubt else None,
+    }
