@@ -12,7 +12,7 @@ a fine resolution, so tests can compare the integration's sensors with reality.
 from __future__ import annotations
 
 import random
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field
 
 from .chemistry import CHEMISTRIES, Chemistry, ChemistryModel
@@ -136,6 +136,10 @@ class Battery:
         self.balancing_current_a = 0.0
         self.truth = Truth()
         self.protection = ProtectionState()
+        # Told (alarm key, tripped?, pack time s) whenever a protection trips or
+        # releases: the BMS writes its logbook from this.
+        self.protection_listener: Callable[[str, bool, float], None] | None = None
+        self._reported_protections: frozenset[str] = frozenset()
         # What the BMS believes (coulomb counter), re-synchronised at the SoC voltages.
         self.full_charge_capacity_ah = capacity_ah
         self.bms_remaining_ah = state_of_charge * capacity_ah
@@ -274,6 +278,18 @@ class Battery:
         )
         self.emergency_s = max(0.0, self.emergency_s - dt)
         self.time_s += dt
+        if self.protection.active != self._reported_protections:
+            self._report_protections()
+
+    def _report_protections(self) -> None:
+        before, now = self._reported_protections, frozenset(self.protection.active)
+        self._reported_protections = now
+        if self.protection_listener is None:
+            return
+        for alarm in sorted(now - before):
+            self.protection_listener(alarm, True, self.time_s)
+        for alarm in sorted(before - now):
+            self.protection_listener(alarm, False, self.time_s)
 
     def _account(self, current: float, mean_voltage: float, dt: float) -> None:
         hours = dt / 3600.0

@@ -45,8 +45,8 @@ from .faults import Faults
 from .frames import cell_info_values
 from .gatt import SERVICE_FFE0, ModuleLayout, uuid16
 from .link import ConnectionRefusedByBmsError, LinkPeer, RefusalReason
+from .logbook import VirtualLogbook
 from .profiles import DEFAULT_PROFILE, DeviceProfile, find_profile
-from .templates import LOGBOOK_JK02_32S
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -183,6 +183,10 @@ class VirtualJkBms:
         # by ``soc_drift_per_hour`` (until a full charge re-synchronises it).
         self.battery.drift_counter(soc_drift)
         self.battery.soc_drift_per_hour = soc_drift_per_hour
+        # The logbook the BMS writes on protection trips and app switching
+        # (served to 0xA1 on JK02_32S only; the others have none).
+        self.logbook = VirtualLogbook(self._template_info.uptime)
+        self.battery.protection_listener = self._protection_changed
         self.received: list[ReceivedCommand] = []
         self.frames_sent: dict[FrameType, int] = dict.fromkeys(FrameType, 0)
         self.acks_sent = 0
@@ -366,7 +370,7 @@ class VirtualJkBms:
                 self._queue_frame(self._frame(FrameType.DEVICE_INFO, PB_REPEAT_COUNTER))
             self._start_streaming()
         elif register == REQUEST_LOGBOOK:
-            if self.variant is Variant.JK02_32S:  # a captured logbook, as is
+            if self.variant is Variant.JK02_32S:
                 self._queue_frame(self._logbook_frame())
         else:
             setting, drop_after_ack = self._apply_command(frame)
@@ -388,6 +392,8 @@ class VirtualJkBms:
         key = spec.readback.key
         match spec.readback.frame_type:
             case FrameType.SETTINGS:
+                if self.settings.get(key) != value and isinstance(value, bool):
+                    self.logbook.switched(key, value, self.runtime_s)
                 self.settings[key] = value
                 if key == "total_battery_capacity" and isinstance(value, (int, float)):
                     self.battery.full_charge_capacity_ah = float(value)
@@ -428,7 +434,7 @@ class VirtualJkBms:
             counter = self._counters[frame_type]
             self._counters[frame_type] = (counter + 1) & 0xFF
         templates = self.profile.templates
-        runtime = int(self._template_info.uptime + self.battery.time_s)
+        runtime = self.runtime_s
         match frame_type:
             case FrameType.DEVICE_INFO:
                 values: Mapping[str, Value] = self.device_info | {"uptime": runtime}
@@ -439,6 +445,8 @@ class VirtualJkBms:
                 values = cell_info_values(
                     self.battery, self.variant, self.alarms(), runtime
                 )
+                if self.variant is Variant.JK02_32S:
+                    values = {**values, "detail_logs_count": self.logbook.count}
                 template = templates.cell_info
         return build_frame(
             frame_type, self.variant, values, template=template, counter=counter
@@ -447,10 +455,16 @@ class VirtualJkBms:
     def _logbook_frame(self) -> bytes:
         counter = self._counters[FrameType.LOGBOOK]
         self._counters[FrameType.LOGBOOK] = (counter + 1) & 0xFF
-        data = bytearray(LOGBOOK_JK02_32S)
-        data[5] = counter
-        data[-1] = sum(data[:-1]) & 0xFF
-        return bytes(data)
+        return self.logbook.frame(counter)
+
+    @property
+    def runtime_s(self) -> int:
+        """The BMS's runtime counter (s), as its frames and logbook stamps carry it."""
+        return int(self._template_info.uptime + self.battery.time_s)
+
+    def _protection_changed(self, alarm: str, active: bool, pack_time_s: float) -> None:
+        stamp = int(self._template_info.uptime + pack_time_s)
+        self.logbook.protection(alarm, active, stamp)
 
     def _start_streaming(self) -> None:
         self._streaming = True
