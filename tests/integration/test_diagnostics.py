@@ -99,7 +99,9 @@ async def test_diagnostics_include_a_logbook_once_read(
     diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
     frame = diagnostics["frames"]["logbook"]
     entries = frame["decoded"]["entries"]
-    assert len(entries) == len(logbook.entries) == 4
+    # The captured unit's boot and factory-preset entries (its two later ones
+    # lie beyond this BMS's runtime, so the virtual BMS does not carry them).
+    assert len(entries) == len(logbook.entries) == 2
     assert entries[0] == {"timestamp_s": 0, "code": 1, "event": "Boot"}
     assert entries[1]["event"] == "Factory setting LFP"
     assert frame["hex"].startswith("55 aa eb 90 05")
