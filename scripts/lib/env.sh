@@ -4,6 +4,10 @@
 #
 #   JK_BMS_CACHE   where the chroot and virtual environments live (default ~/.cache/jk_bms)
 #   JK_BMS_PYTHON  force a specific interpreter (must be >= 3.14.2)
+#   JK_BMS_HA      which Home Assistant release the venv holds (see ha_requirements_file):
+#                  current (default, requirements_test.txt), oldest (2026.6.4,
+#                  requirements_test_oldest.txt) or newest (requirements_newest.txt,
+#                  no test harness: for scripts/smoke)
 
 set -euo pipefail
 
@@ -15,10 +19,20 @@ DEBIAN_MIRROR="${JK_BMS_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 
 log() { printf '\033[1m[jk_bms]\033[0m %s\n' "$*" >&2; }
 
+# One requirements file per supported Home Assistant release; each gets its own venv.
+ha_requirements_file() {
+  case "${JK_BMS_HA:-current}" in
+    current) echo "requirements_test.txt" ;;
+    oldest) echo "requirements_test_oldest.txt" ;;
+    newest) echo "requirements_newest.txt" ;;
+    *) log "JK_BMS_HA=${JK_BMS_HA} is not one of: current, oldest, newest"; return 2 ;;
+  esac
+}
+
 # The venv is keyed by the requirements so that a change re-installs, and a
 # fresh clone with the same requirements reuses the cached one.
 requirements_hash() {
-  sha256sum <"$REPO_ROOT/requirements_test.txt" | cut -c1-12
+  sha256sum <"$REPO_ROOT/$REQUIREMENTS_FILE" | cut -c1-12
 }
 
 python_is_new_enough() {
@@ -41,6 +55,7 @@ find_host_python() {
 
 # Mode: "host" (a new enough Python on PATH) or "chroot" (Debian sid with python3.14).
 detect_mode() {
+  REQUIREMENTS_FILE="$(ha_requirements_file)"
   if HOST_PYTHON="$(find_host_python)"; then
     MODE=host
     VENV_DIR="$CACHE_DIR/venv-host-$(requirements_hash)"
@@ -104,7 +119,8 @@ run_in_env() {
     exec chroot "$root" /usr/bin/env -i \
       HOME=/root LANG=C.UTF-8 TERM="${TERM:-dumb}" CI="${CI:-}" \
       SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt UV_NATIVE_TLS=1 \
-      JK_BMS_DEV_BMS="${JK_BMS_DEV_BMS:-}" PYTHONDONTWRITEBYTECODE="${PYTHONDONTWRITEBYTECODE:-}" \
+      JK_BMS_DEV_BMS="${JK_BMS_DEV_BMS:-}" JK_BMS_DEV_TIME_SCALE="${JK_BMS_DEV_TIME_SCALE:-}" \
+      ${SETUP_PORT:+"SETUP_PORT=$SETUP_PORT"} PYTHONDONTWRITEBYTECODE="${PYTHONDONTWRITEBYTECODE:-}" \
       PATH="$venv/bin:/usr/local/bin:/usr/bin:/bin" VIRTUAL_ENV="$venv" \
       bash -c "cd \"\$0\" && exec \"\$@\"" "$repo" "$@"
   ' jk_bms_chroot "$CHROOT_DIR" "$REPO_ROOT" "$share_dir" "$VENV_DIR" "$@"
@@ -130,7 +146,7 @@ ensure_venv() {
     run_in_env /usr/bin/python3.14 -m venv "$VENV_DIR"
   fi
   run_in_env python -m pip install --quiet --upgrade pip
-  run_in_env python -m pip install --quiet -r requirements_test.txt
+  run_in_env python -m pip install --quiet -r "$REQUIREMENTS_FILE"
   if [[ "$MODE" == host ]]; then touch "$VENV_DIR/.jk_bms_ready"; else touch "$CHROOT_DIR$VENV_DIR/.jk_bms_ready"; fi
   log "Virtual environment ready"
 }
@@ -145,4 +161,32 @@ setup_environment() {
   if [[ "$MODE" == chroot ]]; then ensure_chroot; fi
   ensure_venv
   flock -u "$setup_lock"
+}
+
+# ensure_debian_packages PROBE PACKAGE...: install Debian packages into the
+# environment Home Assistant runs in (the chroot, or this host when it runs
+# directly) unless PROBE, a path in that environment, already exists.
+ensure_debian_packages() {
+  local probe="$1"; shift
+  local root=""
+  [[ "$MODE" == chroot ]] && root="$CHROOT_DIR"
+  [[ -e "$root$probe" ]] && return 0
+  if [[ "$(id -u)" != 0 ]] || ! command -v apt-get >/dev/null 2>&1; then
+    log "Please install the Debian/Ubuntu packages: $* (needs root and apt-get)"
+    return 0
+  fi
+  log "Installing $* (once)"
+  # The chroot's package lists may be older than their Valid-Until date.
+  local apt=(apt-get -qq -o Acquire::Check-Valid-Until=false)
+  local cmd="${apt[*]} update && DEBIAN_FRONTEND=noninteractive ${apt[*]} install -y --no-install-recommends $* >/dev/null"
+  if [[ "$MODE" == chroot ]]; then
+    sync_chroot_host_files
+    # shellcheck disable=SC2016
+    unshare --mount --propagation private -- bash -euc '
+      mount -t proc proc "$1/proc"; mount --rbind /dev "$1/dev"
+      exec chroot "$1" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin bash -c "$2"
+    ' jk_bms_apt "$CHROOT_DIR" "$cmd"
+  else
+    bash -c "$cmd"
+  fi
 }
