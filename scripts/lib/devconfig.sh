@@ -106,7 +106,7 @@ seed_core_config() {
     "external_url": null,
     "internal_url": null,
     "currency": "EUR",
-    "country": null,
+    "country": "DE",
     "language": "${language:-en}",
     "radius": 100
   }
