@@ -15,7 +15,15 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import load, many_bms, memory, protocol_decode, setup_time, write_latency
+from . import (
+    load,
+    many_bms,
+    memory,
+    peer_decode,
+    protocol_decode,
+    setup_time,
+    write_latency,
+)
 from .report import machine, table, write
 
 CHANGES = """## What the figures led to
@@ -32,9 +40,12 @@ CHANGES = """## What the figures led to
   (1M frames in the soak: 0 and 0).
 * **Client**: waiters failed by a link drop were never retrieved ("Future
   exception was never retrieved" ERROR, 1-2 per 2-minute soak) -> 0.
-* Not changed (yet): cell-info decoding is the largest single cost in the loop
-  (JK02_32S 175 us/frame, about 21 of the 59 ms CPU per BMS per minute);
-  precomputed per-variant decode plans in `protocol/fields.py` would cut it.
+* **Decode plans** (`protocol/plan.py`): cell-info decoding was the largest single
+  cost in the loop (JK02_32S 175 µs/frame, 266 µs in the same run as the plan).
+  Each table is now compiled once per variant into a few `struct` unpacks and one
+  generated expression per field; details are a lazy view. JK02_32S full
+  decode 266 -> 30 µs (same run, thread CPU time), within 2x of aiobmsble's
+  JK decode on the same frames (table below).
 """
 
 
@@ -70,6 +81,47 @@ async def _measure(args: argparse.Namespace, workdir: Path) -> str:
         )
         + f"\n\nStream parser: **{parser_mb:.1f} MB/s** (128-byte notifications with acks "
         "and `AT\\r\\n`). A BMS sends about 2 cell frames (600 bytes) a second."
+    )
+
+    progress("cell-info decode against aiobmsble")
+    peers, peer_note = peer_decode.measure(args.peer_rounds)
+    sections.append(
+        "## Cell-info decode against aiobmsble (same frames, same run)\n\n"
+        "`benchmarks/peer_decode.py`: our `decode_cell_info` (checksum, every field, "
+        "cells present, statistics, power, alarms, temperatures, the typed model) "
+        "against aiobmsble's JK decoder (frame checks + `_async_update`'s decode; "
+        "and with its derived values, `_add_missing_values`) on every captured "
+        f"cell frame of the variant; {peer_note}, installed by the bench into a "
+        "directory of its own (never a dependency of the integration). Thread CPU "
+        f"time, both sides alternating, median of {args.peer_rounds} rounds. "
+        "Target: ours ≤ 2 times aiobmsble's decode.\n\n"
+        + (
+            table(
+                [
+                    "variant",
+                    "frames (cells)",
+                    "ours µs / frame",
+                    "aiobmsble µs / frame",
+                    "ours / aiobmsble",
+                    "aiobmsble + derived µs",
+                    "ours / (aiobmsble + derived)",
+                ],
+                [
+                    [
+                        p.variant,
+                        f"{p.frames} ({p.cells})",
+                        f"{p.ours_us:.1f}",
+                        f"{p.peer_us:.1f}",
+                        f"**{p.ratio:.2f}**",
+                        f"{p.peer_derived_us:.1f}",
+                        f"{p.ratio_derived:.2f}",
+                    ]
+                    for p in peers
+                ],
+            )
+            if peers
+            else f"Skipped: {peer_note}."
+        )
     )
 
     progress("set-up → every entity has a value")
@@ -261,10 +313,12 @@ def main() -> None:
     parser.add_argument("--toggles", type=int, default=20)
     parser.add_argument("--many-window", type=float, default=75.0)
     parser.add_argument("--decode-seconds", type=float, default=1.0)
+    parser.add_argument("--peer-rounds", type=int, default=15)
     args = parser.parse_args()
     if args.quick:
         args.window, args.runs, args.toggles = 10.0, 1, 3
         args.many_window, args.decode_seconds, args.bms = 35.0, 0.2, 2
+        args.peer_rounds = 5
     logging.basicConfig(level=logging.CRITICAL)
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="jk_bench_") as tmp:

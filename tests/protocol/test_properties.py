@@ -34,9 +34,9 @@ from custom_components.jk_bms.protocol.fields import (
     Series,
     Text,
     _integer_limits,
-    decode_fields,
     offset_of,
 )
+from custom_components.jk_bms.protocol.plan import decode_fields
 
 from .vector_data import all_vectors
 

@@ -19,7 +19,8 @@ from custom_components.jk_bms.protocol import (
     decode_frame,
     table_for,
 )
-from custom_components.jk_bms.protocol.fields import Value, decode_fields
+from custom_components.jk_bms.protocol.fields import Value
+from custom_components.jk_bms.protocol.plan import decode_fields
 
 from .vector_data import Vector, all_vectors
 

@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from functools import cache
+from typing import Any, cast
 
 from .enums import FrameType, Variant
 from .errors import ChecksumError, InvalidValueError, UnknownFrameError
-from .fields import (
-    Role,
-    Table,
-    Value,
-    decode_fields,
-    encode_fields,
-    is_entity,
-    offset_of,
-)
 from .fields import Series as SeriesSpec
+from .fields import Table, Value, encode_fields, offset_of
 from .framing import FRAME_LENGTH, RESPONSE_HEADER, RawFrame, checksum
 from .models import CellInfo, Decoded, DeviceInfo, Logbook, LogEntry, Settings
+from .plan import DecodePlan, decode_fields, pick
 from .tables.alarms import ALARMS
 from .tables.cell_info_jk02 import CELL_INFO_JK02_TABLE
 from .tables.cell_info_jk04 import CELL_INFO_JK04_TABLE
@@ -56,13 +52,16 @@ TEMPERATURE_SENSORS = {Variant.JK02_24S: 2, Variant.JK02_32S: 5}
 MOSFET_PRESENCE_BIT = 0
 
 
+LOGBOOK_FRAME_TABLE: Table = LOGBOOK_TABLE + LOGBOOK_ENTRY_TABLE
+
+
 def table_for(frame_type: FrameType, variant: Variant | None) -> Table:
     """Return the field table for a frame type and variant."""
     match frame_type:
         case FrameType.DEVICE_INFO:
             return DEVICE_INFO_TABLE
         case FrameType.LOGBOOK:
-            return LOGBOOK_TABLE + LOGBOOK_ENTRY_TABLE
+            return LOGBOOK_FRAME_TABLE
         case FrameType.CELL_INFO:
             return (
                 CELL_INFO_JK04_TABLE
@@ -76,37 +75,9 @@ def table_for(frame_type: FrameType, variant: Variant | None) -> Table:
 
 
 @cache
-def _key_roles(frame_type: FrameType, variant: Variant | None) -> Mapping[str, Role]:
-    """Flattened key -> role (ENTITY only where the variant exposes it)."""
-    roles: dict[str, Role] = {}
-    for spec in table_for(frame_type, variant):
-        if offset_of(spec, variant) is None:
-            continue
-        if is_entity(spec, variant):
-            role = Role.ENTITY
-        else:  # an entity key on another variant is a detail here
-            role = Role.DETAIL if spec.role is Role.ENTITY else spec.role
-        keys = spec.keys(variant) if isinstance(spec, SeriesSpec) else (spec.key,)
-        for key in keys:
-            roles[key] = role
-    return roles
-
-
-def _split(
-    decoded: Mapping[str, Value], frame_type: FrameType, variant: Variant | None
-) -> tuple[dict[str, Value], dict[str, Value]]:
-    roles = _key_roles(frame_type, variant)
-    entities: dict[str, Value] = {}
-    details: dict[str, Value] = {}
-    for key, value in decoded.items():
-        match roles[key]:
-            case Role.ENTITY:
-                entities[key] = value
-            case Role.DETAIL:
-                details[key] = value
-            case Role.SECRET:
-                pass
-    return entities, details
+def plan(frame_type: FrameType, variant: Variant | None) -> DecodePlan:
+    """Return the precompiled decoder for a frame type and variant."""
+    return DecodePlan(table_for(frame_type, variant), variant)
 
 
 def _check_envelope(data: bytes, frame_type: FrameType) -> None:
@@ -153,15 +124,15 @@ def _str(value: Value) -> str | None:
 def decode_device_info(data: bytes) -> DeviceInfo:
     """Decode a device-info frame; 32S-only fields are included for 32S devices."""
     _check_envelope(data, FrameType.DEVICE_INFO)
-    common = decode_fields(DEVICE_INFO_TABLE, data, None)
+    common = plan(FrameType.DEVICE_INFO, None).decode(data)
     variant = variant_from_versions(
         str(common["model"]),
         str(common["software_version"]),
         str(common["manufacturing_date"]),
         str(common["serial_number"]),
     )
-    decoded = decode_fields(DEVICE_INFO_TABLE, data, variant) if variant else common
-    entities, details = _split(decoded, FrameType.DEVICE_INFO, variant)
+    entities, details, secrets = plan(FrameType.DEVICE_INFO, variant).split(data)
+    decoded = entities | details | secrets
     return DeviceInfo(
         counter=data[5],
         model=str(decoded["model"]),
@@ -186,149 +157,203 @@ def decode_device_info(data: bytes) -> DeviceInfo:
 # --- cell info ---
 
 
-def _present_cells(decoded: Mapping[str, Value], key: str, count: int) -> list[float]:
-    return [
-        _float(decoded.get(f"{key}_{index}")) or 0.0 for index in range(1, count + 1)
-    ]
+@dataclass(frozen=True, slots=True)
+class _CellLayout:
+    """Where a variant's cell frame keeps what ``decode_cell_info`` derives from."""
+
+    plan: DecodePlan
+    slots: int  # cell voltage slots in the frame
+    voltages: Callable[[Sequence[Value]], tuple[float, ...]]  # every slot
+    resistances: Callable[[Sequence[Value]], tuple[float, ...]]
+    shown: Callable[[Sequence[Value]], tuple[Value, ...]]  # entities passed through
+    shown_keys: tuple[str, ...]
+    voltage_keys: tuple[str, ...]  # cell_voltage_1 … for every slot
+    resistance_keys: tuple[str, ...]
+    alarm_keys: tuple[tuple[str, str], ...]  # (key, name) carried by the variant
+    alarm_word: int  # index of alarm_bitmask (its bits are the alarm flags)
+    temperature_mask: int | None  # index of temperature_presence_mask
+    sensors: tuple[tuple[int, str, int], ...]  # (sensor, key, index) of JK02 probes
 
 
-def _cell_statistics(voltages: list[float]) -> dict[str, Value]:
-    present = [(index, volts) for index, volts in enumerate(voltages, 1) if volts > 0]
-    if not present:
-        return dict.fromkeys(
-            (
-                "min_cell_voltage",
-                "max_cell_voltage",
-                "min_voltage_cell",
-                "max_voltage_cell",
-                "average_cell_voltage",
-                "delta_cell_voltage",
-            )
-        )
-    minimum = min(present, key=lambda item: item[1])  # first match on ties
-    maximum = max(present, key=lambda item: item[1])
-    average = sum(volts for _, volts in present) / len(present)
-    return {
-        "min_cell_voltage": minimum[1],
-        "max_cell_voltage": maximum[1],
-        "min_voltage_cell": minimum[0],
-        "max_voltage_cell": maximum[0],
-        "average_cell_voltage": round(average, 4),
-        "delta_cell_voltage": round(maximum[1] - minimum[1], 4),
-    }
+def _series(
+    decoder: DecodePlan, key: str, count: int
+) -> Callable[[Sequence[Value]], tuple[float, ...]]:
+    """Pick a series of floats (cell voltages, resistances) out of the values."""
+    indices = [decoder.index[f"{key}_{index}"] for index in range(1, count + 1)]
+    return cast(Callable[[Sequence[Value]], tuple[float, ...]], pick(indices))
 
 
-def _cell_values(
-    decoded: Mapping[str, Value], entities: dict[str, Value], variant: Variant
-) -> tuple[dict[str, Value], tuple[float, ...], tuple[float, ...], dict[int, float]]:
-    """Turn raw table output into the entity view (cells present, derived keys)."""
+@cache
+def _cell_layout(variant: Variant) -> _CellLayout:
+    decoder = plan(FrameType.CELL_INFO, variant)
     table = table_for(FrameType.CELL_INFO, variant)
     slots = next(
         s for s in table if isinstance(s, SeriesSpec) and s.key == "cell_voltage"
-    )
-    all_voltages = _present_cells(decoded, "cell_voltage", slots.count_for(variant))
-    count = max((i for i, v in enumerate(all_voltages, 1) if v > 0), default=0)
-    voltages = tuple(all_voltages[:count])
-    resistances = tuple(_present_cells(decoded, "cell_resistance", count))
-    values: dict[str, Value] = {
-        key: value
-        for key, value in entities.items()
+    ).count_for(variant)
+    resistances = next(
+        s for s in table if isinstance(s, SeriesSpec) and s.key == "cell_resistance"
+    ).count_for(variant)
+    shown_keys = tuple(
+        key
+        for key in decoder.entity_keys
         if not key.startswith(
             ("cell_voltage_", "cell_resistance_", "temperature_sensor_")
         )
-    }
-    for index in range(1, count + 1):
-        values[f"cell_voltage_{index}"] = voltages[index - 1]
-        values[f"cell_resistance_{index}"] = resistances[index - 1]
-    values["cell_count"] = count
-    values.update(_cell_statistics(list(voltages)))
-    if variant is Variant.JK04:
-        values["total_voltage"] = round(sum(voltages), 4)
-    status = _str(values.get("balancer_status"))
-    values["balancing"] = None if status is None else status != "off"
+    )
+    return _CellLayout(
+        plan=decoder,
+        slots=slots,
+        voltages=_series(decoder, "cell_voltage", slots),
+        resistances=_series(decoder, "cell_resistance", resistances),
+        shown=pick([decoder.index[key] for key in shown_keys]),
+        shown_keys=shown_keys,
+        voltage_keys=tuple(f"cell_voltage_{index}" for index in range(1, slots + 1)),
+        resistance_keys=tuple(
+            f"cell_resistance_{index}" for index in range(1, slots + 1)
+        ),
+        alarm_word=decoder.index.get("alarm_bitmask", 0),
+        alarm_keys=tuple(
+            (alarm.key, alarm.name)
+            for alarm in ALARMS.values()
+            if alarm.key in shown_keys
+        ),
+        temperature_mask=decoder.index.get("temperature_presence_mask"),
+        sensors=tuple(
+            (sensor, key, decoder.index[key])
+            for sensor in range(1, TEMPERATURE_SENSORS.get(variant, 0) + 1)
+            if (key := f"temperature_sensor_{sensor}")
+        ),
+    )
 
+
+# CellInfo's fields between ``alarms`` and ``entries`` are named after the entity
+# key they hold: decode_cell_info passes them positionally, straight from the dict.
+_MODEL_FIELDS = tuple(CellInfo.__dataclass_fields__)
+_TYPED_FIELDS = _MODEL_FIELDS[6:-2]
+if _MODEL_FIELDS[:6] + _MODEL_FIELDS[-2:] != (
+    *("variant", "counter", "cell_voltages", "cell_resistances"),
+    *("temperatures", "alarms", "entries", "details"),
+):
+    raise TypeError("decode_cell_info passes CellInfo's fields in this order")
+
+
+_STATISTICS = (
+    "min_cell_voltage",
+    "max_cell_voltage",
+    "min_voltage_cell",
+    "max_voltage_cell",
+    "average_cell_voltage",
+    "delta_cell_voltage",
+)
+
+
+def _cell_statistics(values: dict[str, Value], voltages: tuple[float, ...]) -> None:
+    if not voltages:
+        values.update(dict.fromkeys(_STATISTICS))
+        return
+    minimum = min(voltages)
+    total = sum(voltages)
+    present: Sequence[float] = voltages
+    if not minimum > 0 or math.isnan(total):  # a gap in the cells, or a NaN float
+        present = [volts for volts in voltages if volts > 0]
+        if not present:
+            values.update(dict.fromkeys(_STATISTICS))
+            return
+        minimum = min(present)
+        total = sum(present)
+    maximum = max(present)
+    values["min_cell_voltage"] = minimum
+    values["max_cell_voltage"] = maximum
+    values["min_voltage_cell"] = voltages.index(minimum) + 1  # first match on ties
+    values["max_voltage_cell"] = voltages.index(maximum) + 1
+    values["average_cell_voltage"] = round(total / len(present), 4)
+    values["delta_cell_voltage"] = round(maximum - minimum, 4)
+
+
+def _temperatures(
+    values: dict[str, Value], raw: Sequence[Value], layout: _CellLayout
+) -> dict[int, float]:
+    """Sensors the presence mask marks as connected (JK02 only)."""
     temperatures: dict[int, float] = {}
-    if variant is not Variant.JK04:
-        mask = _int(decoded.get("temperature_presence_mask")) or 0
-        for sensor in range(1, TEMPERATURE_SENSORS[variant] + 1):
-            reading = _float(decoded.get(f"temperature_sensor_{sensor}"))
-            if reading is not None and mask >> sensor & 1:
-                temperatures[sensor] = reading
-                values[f"temperature_sensor_{sensor}"] = reading
-        if not mask >> MOSFET_PRESENCE_BIT & 1:
-            values["mosfet_temperature"] = None
-        voltage = _float(values.get("total_voltage"))
-        current = _float(values.get("current"))
-        power = (
-            None if voltage is None or current is None else round(voltage * current, 3)
-        )
-        values["power"] = power
-        values["charging_power"] = (
-            None if power is None else (power if power > 0 else 0.0)
-        )
-        values["discharging_power"] = (
-            None if power is None else (-power if power < 0 else 0.0)
-        )
-        values["errors"] = ", ".join(
-            alarm.name for alarm in ALARMS.values() if values.get(alarm.key) is True
-        )
-        if variant is Variant.JK02_32S:
-            countdown = _int(values.get("emergency_time_countdown"))
-            values["emergency"] = None if countdown is None else countdown > 0
-    return values, voltages, resistances, temperatures
+    if layout.temperature_mask is None:
+        return temperatures
+    mask = _int(raw[layout.temperature_mask]) or 0
+    for sensor, key, index in layout.sensors:
+        reading = raw[index]  # None: not connected
+        if isinstance(reading, float) and mask >> sensor & 1:
+            temperatures[sensor] = reading
+            values[key] = reading
+    if not mask >> MOSFET_PRESENCE_BIT & 1:
+        values["mosfet_temperature"] = None
+    return temperatures
+
+
+def _power(values: dict[str, Value]) -> None:
+    """Power and its split, from the JK02 frame's pack voltage and current."""
+    voltage = values["total_voltage"]  # U32 / I32 in every JK02 frame
+    current = values["current"]
+    if not isinstance(voltage, float) or not isinstance(current, float):
+        values["power"] = values["charging_power"] = values["discharging_power"] = None
+        return
+    power = round(voltage * current, 3)
+    values["power"] = power
+    values["charging_power"] = power if power > 0 else 0.0
+    values["discharging_power"] = -power if power < 0 else 0.0
 
 
 def decode_cell_info(data: bytes, variant: Variant) -> CellInfo:
     """Decode a cell-info frame as ``variant`` (see ``check_cell_info`` first)."""
     _check_envelope(data, FrameType.CELL_INFO)
-    decoded = decode_fields(table_for(FrameType.CELL_INFO, variant), data, variant)
-    entities, details = _split(decoded, FrameType.CELL_INFO, variant)
-    values, voltages, resistances, temperatures = _cell_values(
-        decoded, entities, variant
+    layout = _cell_layout(variant)
+    decoder = layout.plan
+    raw = decoder.values(data)
+    all_voltages: tuple[float, ...] = layout.voltages(raw)
+    # Cells count up to the last one present; usually the slots after the first
+    # empty one are all empty, which two C-level scans confirm.
+    count = all_voltages.index(0.0) if 0.0 in all_voltages else layout.slots
+    if any(all_voltages[count:]):
+        count = layout.slots
+    while count and not all_voltages[count - 1] > 0:
+        count -= 1
+    voltages = all_voltages[:count]
+    resistances: tuple[float, ...] = layout.resistances(raw)[:count]
+
+    values = dict(zip(layout.shown_keys, layout.shown(raw), strict=True))
+    values.update(zip(layout.voltage_keys, voltages, strict=False))
+    values.update(zip(layout.resistance_keys, resistances, strict=False))
+    values["cell_count"] = count
+    _cell_statistics(values, voltages)
+    if variant is Variant.JK04:
+        values["total_voltage"] = round(sum(voltages, 0.0), 4)
+    status = _str(values.get("balancer_status"))
+    values["balancing"] = None if status is None else status != "off"
+    temperatures = _temperatures(values, raw, layout)
+    alarms: frozenset[str] = frozenset()
+    if variant is not Variant.JK04:
+        _power(values)
+        values["errors"] = ""
+        if raw[layout.alarm_word]:  # the word the alarm flags are bits of
+            active = [(key, name) for key, name in layout.alarm_keys if values[key]]
+            values["errors"] = ", ".join(name for _, name in active)
+            alarms = frozenset(key for key, _ in active)
+    if variant is Variant.JK02_32S:
+        countdown = values["emergency_time_countdown"]  # U16: always an int
+        values["emergency"] = countdown != 0
+    details = decoder.details(raw)
+    # The tables give every key its type; CellInfo's fields in between are named
+    # after the keys they hold (see _TYPED_FIELDS), so they are passed in order.
+    fields: tuple[Any, ...] = (
+        variant,
+        data[5],
+        voltages,
+        resistances,
+        temperatures,
+        alarms,
+        *map(values.get, _TYPED_FIELDS),
+        values,
+        details,
     )
-    alarms = frozenset(
-        alarm.key for alarm in ALARMS.values() if values.get(alarm.key) is True
-    )
-    get = values.get
-    return CellInfo(
-        variant=variant,
-        counter=data[5],
-        cell_voltages=voltages,
-        cell_resistances=resistances,
-        temperatures=temperatures,
-        alarms=alarms,
-        total_voltage=_float(get("total_voltage")),
-        current=_float(get("current")),
-        power=_float(get("power")),
-        state_of_charge=_int(get("state_of_charge")),
-        capacity_remaining=_float(get("capacity_remaining")),
-        full_charge_capacity=_float(get("full_charge_capacity")),
-        state_of_health=_int(get("state_of_health")),
-        charging_cycles=_int(get("charging_cycles")),
-        total_charging_cycle_capacity=_float(get("total_charging_cycle_capacity")),
-        average_cell_voltage=_float(get("average_cell_voltage")),
-        delta_cell_voltage=_float(get("delta_cell_voltage")),
-        min_cell_voltage=_float(get("min_cell_voltage")),
-        max_cell_voltage=_float(get("max_cell_voltage")),
-        min_voltage_cell=_int(get("min_voltage_cell")),
-        max_voltage_cell=_int(get("max_voltage_cell")),
-        balancing_current=_float(get("balancing_current")),
-        balancer_status=_str(get("balancer_status")),
-        mosfet_temperature=_float(get("mosfet_temperature")),
-        heating_current=_float(get("heating_current")),
-        emergency_time_countdown=_int(get("emergency_time_countdown")),
-        total_runtime=_int(get("total_runtime")),
-        detail_logs_count=_int(get("detail_logs_count")),
-        charge_status=_str(get("charge_status")),
-        charging=_bool(get("charging")),
-        discharging=_bool(get("discharging")),
-        balancing=_bool(get("balancing")),
-        heating=_bool(get("heating")),
-        emergency=_bool(get("emergency")),
-        errors=_str(get("errors")),
-        entries=values,
-        details=details,
-    )
+    return CellInfo(*fields)
 
 
 # --- settings and logbook ---
@@ -337,15 +362,14 @@ def decode_cell_info(data: bytes, variant: Variant) -> CellInfo:
 def decode_settings(data: bytes, variant: Variant) -> Settings:
     """Decode a settings frame as ``variant``."""
     _check_envelope(data, FrameType.SETTINGS)
-    decoded = decode_fields(table_for(FrameType.SETTINGS, variant), data, variant)
-    entities, details = _split(decoded, FrameType.SETTINGS, variant)
+    entities, details, _ = plan(FrameType.SETTINGS, variant).split(data)
     return Settings(variant=variant, counter=data[5], entries=entities, details=details)
 
 
 def decode_logbook(data: bytes) -> Logbook:
     """Decode a logbook frame (up to 50 entries are carried per frame)."""
     _check_envelope(data, FrameType.LOGBOOK)
-    decoded = decode_fields(table_for(FrameType.LOGBOOK, None), data, None)
+    decoded = plan(FrameType.LOGBOOK, None).decode(data)
     count = _int(decoded["entry_count"]) or 0
     entries: list[LogEntry] = []
     for index in range(1, min(count, MAX_ENTRIES) + 1):

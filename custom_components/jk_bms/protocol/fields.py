@@ -1,4 +1,4 @@
-"""Field-spec types and the one generic decoder/encoder that walks a table.
+"""Field-spec types and the generic encoder that walks a table (decoding: plan.py).
 
 A table is a tuple of specs. Each spec names its key (the entities.md key where
 there is one), where it lives (one offset for every variant, or one per variant;
@@ -160,58 +160,11 @@ def table_keys(table: Table, variant: Variant | None) -> list[str]:
     return keys
 
 
-def _round_float32(value: float) -> float:
+def round_float32(value: float) -> float:
+    """Round a float32 reading to the digits it really carries."""
     if not math.isfinite(value) or value == 0:
         return value
     return float(f"{value:.{FLOAT32_DIGITS}g}")
-
-
-def _to_physical(raw: float, fmt: struct.Struct, divisor: int) -> float | int:
-    if fmt is F32:
-        return _round_float32(raw)
-    if divisor == 1:
-        return int(raw)
-    return raw / divisor
-
-
-def _decode_one(spec: FieldSpec, data: bytes, offset: int) -> Value:
-    match spec:
-        case Number(fmt=fmt, divisor=divisor, absent=absent):
-            raw = fmt.unpack_from(data, offset)[0]
-            if absent is not None and raw == absent:
-                return None
-            return _to_physical(raw, fmt, divisor)
-        case Flag(fmt=fmt, bit=bit):
-            raw = fmt.unpack_from(data, offset)[0]
-            return bool(raw if bit is None else (raw >> bit) & 1)
-        case Choice(fmt=fmt, options=options, bit=bit):
-            raw = fmt.unpack_from(data, offset)[0]
-            index = raw if bit is None else (raw >> bit) & 1
-            return options[index] if 0 <= index < len(options) else None
-        case Text(length=length):
-            chunk = data[offset : offset + length].split(b"\x00", 1)[0]
-            return chunk.decode("ascii", errors="replace")
-        case Series():
-            raise TypeError("series are expanded by decode_fields")
-
-
-def decode_fields(
-    table: Table, data: bytes, variant: Variant | None
-) -> dict[str, Value]:
-    """Decode every field ``variant`` carries; keys as in ``table_keys``."""
-    result: dict[str, Value] = {}
-    for spec in table:
-        offset = offset_of(spec, variant)
-        if offset is None:
-            continue
-        if isinstance(spec, Series):
-            size = spec.fmt.size
-            for index, key in enumerate(spec.keys(variant)):
-                raw = spec.fmt.unpack_from(data, offset + index * size)[0]
-                result[key] = _to_physical(raw, spec.fmt, spec.divisor)
-        else:
-            result[spec.key] = _decode_one(spec, data, offset)
-    return result
 
 
 def _integer_limits(fmt: struct.Struct) -> tuple[int, int]:
