@@ -54,6 +54,7 @@ BINARY_SENSORS: tuple[JkBmsBinarySensorEntityDescription, ...] = (
     JkBmsBinarySensorEntityDescription(
         key="charging",
         translation_key="charging",
+        object_id="charging",  # named "Charge MOSFET": the switch is "Charging"
         device_class=BinarySensorDeviceClass.POWER,
         variants=JK02,
         value_fn=_flag("charging"),
@@ -61,6 +62,7 @@ BINARY_SENSORS: tuple[JkBmsBinarySensorEntityDescription, ...] = (
     JkBmsBinarySensorEntityDescription(
         key="discharging",
         translation_key="discharging",
+        object_id="discharging",  # named "Discharge MOSFET"
         device_class=BinarySensorDeviceClass.POWER,
         variants=JK02,
         value_fn=_flag("discharging"),
@@ -74,7 +76,9 @@ BINARY_SENSORS: tuple[JkBmsBinarySensorEntityDescription, ...] = (
     JkBmsBinarySensorEntityDescription(
         key="heating",
         translation_key="heating",
-        device_class=BinarySensorDeviceClass.HEAT,
+        object_id="heating",  # named "Heater": the switch is "Heating"
+        # "Running", not the heat class's "Normal"/"Hot" (it is the heater, not heat).
+        device_class=BinarySensorDeviceClass.RUNNING,
         entity_category=EntityCategory.DIAGNOSTIC,
         variants=JK02_32S,
         value_fn=_flag("heating"),
@@ -84,6 +88,7 @@ BINARY_SENSORS: tuple[JkBmsBinarySensorEntityDescription, ...] = (
         translation_key="emergency",
         device_class=BinarySensorDeviceClass.RUNNING,
         entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,
         variants=JK02_32S,
         value_fn=_flag("emergency"),
     ),
@@ -102,13 +107,15 @@ BINARY_SENSORS: tuple[JkBmsBinarySensorEntityDescription, ...] = (
     ),
 )
 
-# One problem sensor per alarm bit: 16 bits on JK02_24S, 29 on JK02_32S.
+# One problem sensor per alarm bit: 16 bits on JK02_24S, 29 on JK02_32S. Off by
+# default: the "Errors" sensor names every active alarm; enable one to automate on it.
 ALARM_BINARY_SENSORS: tuple[JkBmsBinarySensorEntityDescription, ...] = tuple(
     JkBmsBinarySensorEntityDescription(
         key=alarm.key,
         translation_key=alarm.key,
         device_class=BinarySensorDeviceClass.PROBLEM,
         entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,
         variants=JK02 if bit < JK02_24S_ALARM_BITS else JK02_32S,
         value_fn=_flag(alarm.key),
     )

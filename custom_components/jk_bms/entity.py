@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import override
 
 from homeassistant.core import callback
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.device_registry import CONNECTION_BLUETOOTH, DeviceInfo
 from homeassistant.helpers.entity import EntityDescription
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
@@ -45,6 +46,8 @@ class JkBmsEntityDescription(EntityDescription):
     """Protocol variants that carry the entity (entities.md ``var`` column)."""
     supported_fn: Callable[[JkBmsCoordinator], bool] = always
     """Further condition, checked once on the first data (cells present, firmware)."""
+    object_id: str | None = None
+    """Entity id suffix to keep when the name says more than the JK cards' id."""
 
 
 def is_supported(
@@ -128,6 +131,15 @@ class JkBmsEntity(CoordinatorEntity[JkBmsCoordinator]):
         """Available while the BLE link to the BMS is up."""
         return super().available and self.coordinator.link_connected
 
+    @property
+    @override
+    def suggested_object_id(self) -> str | None:
+        """Keep the entity id the JK dashboard cards expect (e.g. ``…_charging``)."""
+        description = self.entity_description
+        if isinstance(description, JkBmsEntityDescription) and description.object_id:
+            return description.object_id
+        return super().suggested_object_id
+
     def _shown_value(self) -> object:
         """Return what this entity currently shows (compared between updates)."""
         raise NotImplementedError
@@ -179,3 +191,19 @@ class JkBmsControlEntity(JkBmsEntity):
     def _read_back(self) -> Value:
         """Return the value the BMS reports for this setting now."""
         return self._read(self.coordinator.data)
+
+    async def _async_write(self, value: float | str) -> None:
+        """Write the setting; after a rejected or failed write show the BMS's value.
+
+        The frontend keeps what the user typed or toggled until a new state
+        arrives, so the unchanged value is written again as a new state.
+        """
+        try:
+            await self.coordinator.async_write(self.entity_description.key, value)
+        except HomeAssistantError:
+            self._attr_force_update = True
+            try:
+                self.async_write_ha_state()
+            finally:
+                self._attr_force_update = False
+            raise

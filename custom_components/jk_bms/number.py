@@ -40,6 +40,7 @@ from .protocol import RegisterSpec, WriteKind
 PARALLEL_UPDATES = 1
 
 MAX_CELLS: Final = 32
+MILLIVOLTS_PER_VOLT: Final = 1000.0
 
 # Register-table unit -> (HA unit, device class).
 _UNITS: Final[dict[str, tuple[str, NumberDeviceClass | None]]] = {
@@ -68,15 +69,21 @@ def ha_unit(spec: RegisterSpec) -> tuple[str | None, NumberDeviceClass | None]:
 class JkBmsNumberEntityDescription(JkBmsEntityDescription, NumberEntityDescription):
     """Describes a JK BMS number (range, step and unit: the register table)."""
 
+    in_millivolts: bool = False
+    """Show a volt setting in mV (cell differences, as the JK app's owners think)."""
 
-def _setting(key: str, *, enabled: bool = False) -> JkBmsNumberEntityDescription:
-    """Describe a setting (protection limits stay disabled: no change by accident)."""
+
+def _setting(
+    key: str, *, enabled: bool = False, in_millivolts: bool = False
+) -> JkBmsNumberEntityDescription:
+    """Describe a setting; ``enabled``: one that commissioning sets (docs/entities.md)."""
     return JkBmsNumberEntityDescription(
         key=key,
         translation_key=key,
         entity_category=EntityCategory.CONFIG,
         entity_registry_enabled_default=enabled,
         mode=NumberMode.BOX,
+        in_millivolts=in_millivolts,
     )
 
 
@@ -89,24 +96,24 @@ def _has_cells(count: int) -> Callable[[JkBmsCoordinator], bool]:
 
 
 NUMBERS: tuple[JkBmsNumberEntityDescription, ...] = (
-    _setting("cell_count"),
+    _setting("cell_count", enabled=True),
     _setting("total_battery_capacity", enabled=True),
-    _setting("balance_trigger_voltage", enabled=True),
+    _setting("balance_trigger_voltage", enabled=True, in_millivolts=True),
     _setting("balancing_start_voltage", enabled=True),
     _setting("max_balance_current", enabled=True),
-    _setting("cell_ovp"),
-    _setting("cell_ovpr"),
-    _setting("soc_100_voltage"),
-    _setting("soc_0_voltage"),
-    _setting("cell_uvp"),
-    _setting("cell_uvpr"),
+    _setting("cell_ovp", enabled=True),
+    _setting("cell_ovpr", enabled=True),
+    _setting("soc_100_voltage", enabled=True),
+    _setting("soc_0_voltage", enabled=True),
+    _setting("cell_uvp", enabled=True),
+    _setting("cell_uvpr", enabled=True),
     _setting("power_off_voltage"),
     _setting("smart_sleep_voltage"),
     _setting("smart_sleep_time"),
-    _setting("max_charge_current"),
+    _setting("max_charge_current", enabled=True),
     _setting("charge_ocp_delay"),
     _setting("charge_ocp_recovery"),
-    _setting("max_discharge_current"),
+    _setting("max_discharge_current", enabled=True),
     _setting("discharge_ocp_delay"),
     _setting("discharge_ocp_recovery"),
     _setting("discharge_otp"),
@@ -178,18 +185,28 @@ class JkBmsNumber(JkBmsControlEntity, NumberEntity):
         super().__init__(coordinator, description)
         spec = self._spec
         unit, device_class = ha_unit(spec)
+        self._scale = 1.0
+        if description.in_millivolts and unit == UnitOfElectricPotential.VOLT:
+            self._scale = MILLIVOLTS_PER_VOLT
+            unit = UnitOfElectricPotential.MILLIVOLT
         self._attr_native_unit_of_measurement = unit
         self._attr_device_class = device_class
-        self._attr_native_min_value = spec.minimum
-        self._attr_native_max_value = spec.maximum
-        self._attr_native_step = spec.step
+        self._attr_native_min_value = self._shown(spec.minimum)
+        self._attr_native_max_value = self._shown(spec.maximum)
+        self._attr_native_step = self._shown(spec.step)
+
+    def _shown(self, value: float) -> float:
+        """Convert from the register's unit to the unit shown (rounded: no 5.0000001)."""
+        if self._scale == 1.0:
+            return value
+        return round(float(value) * self._scale, 6)
 
     @property
     @override
     def native_value(self) -> float | None:
         """Return the value the BMS reports."""
         value = self._read_back()
-        return float(value) if isinstance(value, int | float) else None
+        return float(self._shown(value)) if isinstance(value, int | float) else None
 
     @override
     def _shown_value(self) -> object:
@@ -198,7 +215,9 @@ class JkBmsNumber(JkBmsControlEntity, NumberEntity):
     @override
     async def async_set_native_value(self, value: float) -> None:
         """Write the value; the entity follows once the BMS reads it back."""
+        if self._scale != 1.0:
+            value = round(value / self._scale, 6)
         if float(self._spec.step).is_integer() and value.is_integer():
-            await self.coordinator.async_write(self.entity_description.key, int(value))
+            await self._async_write(int(value))
         else:
-            await self.coordinator.async_write(self.entity_description.key, value)
+            await self._async_write(value)

@@ -90,4 +90,4 @@ class JkBmsSelect(JkBmsControlEntity, SelectEntity):
     @override
     async def async_select_option(self, option: str) -> None:
         """Write the option; the entity follows once the BMS reads it back."""
-        await self.coordinator.async_write(self.entity_description.key, option)
+        await self._async_write(option)

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Final, override
+from typing import Final, cast, override
 
 from homeassistant.components.sensor import (
     RestoreSensor,
@@ -53,6 +53,8 @@ MILLIOHM: Final = "mΩ"
 MAX_CELLS: Final = 32
 MAX_TEMPERATURE_SENSORS: Final = 5
 MAX_STATE_LENGTH: Final = 255
+NO_ERRORS: Final = "none"
+WH_PER_KWH: Final = 1000
 
 type SensorValue = StateType | date | datetime | Decimal
 
@@ -74,12 +76,41 @@ def _derived(key: str) -> Callable[[JkBmsData], SensorValue]:
 
 
 def _errors(data: JkBmsData) -> str | None:
-    """Comma-separated alarm names, cut to the longest state HA accepts."""
+    """Comma-separated alarm names, cut to the longest state HA accepts.
+
+    Without an alarm the state is ``none`` (translated "No errors"), never blank.
+    """
     if data.cell_info is None or (errors := data.cell_info.errors) is None:
         return None
+    if not errors:
+        return NO_ERRORS
     if len(errors) <= MAX_STATE_LENGTH:
         return errors
     return errors[: errors.rfind(", ", 0, MAX_STATE_LENGTH - 1)] + "…"
+
+
+def _energy_capacity(data: JkBmsData) -> float | None:
+    """Usable energy in kWh from the configured capacity, for the energy dashboard.
+
+    Capacity (Ah) * cells * the mean of the SOC-0 % and SOC-100 % voltages: the
+    average cell voltage over a full discharge (3.2 V for typical LiFePO4 settings).
+    """
+    if data.settings is None:
+        return None
+    entries = data.settings.entries
+    values = [
+        entries.get(key)
+        for key in (
+            "total_battery_capacity",
+            "cell_count",
+            "soc_100_voltage",
+            "soc_0_voltage",
+        )
+    ]
+    if not all(isinstance(value, int | float) and value > 0 for value in values):
+        return None
+    capacity, cells, full, empty = (float(cast(float, value)) for value in values)
+    return capacity * cells * (full + empty) / 2 / WH_PER_KWH
 
 
 def _as_float(value: SensorValue) -> float | None:
@@ -262,7 +293,17 @@ SENSORS: tuple[JkBmsSensorEntityDescription, ...] = (
         value_fn=cell_info_value("total_charging_cycle_capacity"),
     ),
     _voltage("average_cell_voltage"),
-    _voltage("delta_cell_voltage"),
+    JkBmsSensorEntityDescription(
+        key="delta_cell_voltage",
+        translation_key="delta_cell_voltage",
+        native_unit_of_measurement=UnitOfElectricPotential.VOLT,
+        # JK owners read cell differences in mV ("5 mV", not "0.005 V").
+        suggested_unit_of_measurement=UnitOfElectricPotential.MILLIVOLT,
+        suggested_display_precision=0,
+        device_class=SensorDeviceClass.VOLTAGE,
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=cell_info_value("delta_cell_voltage"),
+    ),
     _voltage("min_cell_voltage"),
     _voltage("max_cell_voltage"),
     JkBmsSensorEntityDescription(
@@ -282,6 +323,7 @@ SENSORS: tuple[JkBmsSensorEntityDescription, ...] = (
     JkBmsSensorEntityDescription(
         key="cell_count",
         translation_key="cell_count",
+        object_id="cell_count",  # named "Detected cells": the number is "Cell count"
         entity_category=EntityCategory.DIAGNOSTIC,
         value_fn=cell_info_value("cell_count"),
     ),
@@ -297,6 +339,7 @@ SENSORS: tuple[JkBmsSensorEntityDescription, ...] = (
     JkBmsSensorEntityDescription(
         key="balancer_status",
         translation_key="balancer_status",
+        object_id="balancer_status",  # named "Balancing action"
         device_class=SensorDeviceClass.ENUM,
         options=list(BALANCER_STATUSES),
         entity_category=EntityCategory.DIAGNOSTIC,
@@ -331,6 +374,7 @@ SENSORS: tuple[JkBmsSensorEntityDescription, ...] = (
         device_class=SensorDeviceClass.DURATION,
         state_class=SensorStateClass.MEASUREMENT,
         entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,
         variants=JK02_32S,
         value_fn=cell_info_value("emergency_time_countdown"),
     ),
@@ -397,10 +441,21 @@ SENSORS: tuple[JkBmsSensorEntityDescription, ...] = (
         translation_key="stored_energy",
         native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
         device_class=SensorDeviceClass.ENERGY_STORAGE,
-        state_class=SensorStateClass.MEASUREMENT,
+        # No state class: without long-term statistics the energy dashboard does
+        # not offer a level as a charge/discharge counter.
         suggested_display_precision=2,
         variants=JK02,
         value_fn=_derived("stored_energy"),
+    ),
+    JkBmsSensorEntityDescription(
+        key="energy_capacity",
+        translation_key="energy_capacity",
+        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        device_class=SensorDeviceClass.ENERGY_STORAGE,
+        suggested_display_precision=2,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        variants=JK02,
+        value_fn=_energy_capacity,
     ),
     JkBmsSensorEntityDescription(
         key="time_to_empty",
@@ -474,12 +529,14 @@ SENSORS: tuple[JkBmsSensorEntityDescription, ...] = (
         key="user_data",
         translation_key="user_data",
         entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,
         value_fn=device_info_value("user_data"),
     ),
     JkBmsSensorEntityDescription(
         key="user_data_2",
         translation_key="user_data_2",
         entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,
         variants=JK02_32S,
         value_fn=device_info_value("user_data_2"),
     ),

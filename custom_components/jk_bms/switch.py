@@ -110,9 +110,9 @@ class JkBmsSwitch(JkBmsControlEntity, SwitchEntity):
     @override
     async def async_turn_on(self, **kwargs: Any) -> None:
         """Switch on; the state follows once the BMS reads it back."""
-        await self.coordinator.async_write(self.entity_description.key, True)
+        await self._async_write(True)
 
     @override
     async def async_turn_off(self, **kwargs: Any) -> None:
         """Switch off; the state follows once the BMS reads it back."""
-        await self.coordinator.async_write(self.entity_description.key, False)
+        await self._async_write(False)

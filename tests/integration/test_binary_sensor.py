@@ -75,7 +75,7 @@ async def test_cell_overvoltage(hass: HomeAssistant, virtual_bms, model: str) ->
     assert (
         _state(hass, address, Platform.BINARY_SENSOR, "alarm_cell_overvoltage") == "off"
     )
-    assert _state(hass, address, Platform.SENSOR, "errors") == ""
+    assert _state(hass, address, Platform.SENSOR, "errors") == "none"
 
     bms.battery.cells[0].state_of_charge = 0.9995  # the charger pushes it over OVP
     await publish(hass, bms, advance_s=5)
@@ -105,4 +105,4 @@ async def test_cell_overvoltage(hass: HomeAssistant, virtual_bms, model: str) ->
         _state(hass, address, Platform.BINARY_SENSOR, "alarm_cell_overvoltage") == "off"
     )
     assert _state(hass, address, Platform.BINARY_SENSOR, "charging") == "on"
-    assert _state(hass, address, Platform.SENSOR, "errors") == ""
+    assert _state(hass, address, Platform.SENSOR, "errors") == "none"

@@ -183,7 +183,8 @@ async def test_cell_voltage_difference_alert_fires(
     clock = Clock()
     bms, device_id = await setup_bms(hass, virtual_bms)
     delta = entity_id(hass, bms, "delta_cell_voltage")
-    assert float(hass.states.get(delta).state) < 0.05
+    assert hass.states.get(delta).attributes["unit_of_measurement"] == "mV"
+    assert float(hass.states.get(delta).state) < 50
 
     await setup_automation(
         hass,
@@ -199,7 +200,7 @@ async def test_cell_voltage_difference_alert_fires(
     bms.battery.cells[2].state_of_charge = 0.03
     clock.restart()
     await clock.advance(hass, bms, 2)
-    assert float(hass.states.get(delta).state) > 0.1
+    assert float(hass.states.get(delta).state) > 100
     assert calls == []  # not yet for two minutes
 
     await clock.advance(hass, bms, 60)

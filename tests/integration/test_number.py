@@ -27,11 +27,21 @@ from .platform_helpers import (
 )
 
 # entities.md: only these numbers are enabled by default; protection limits are not.
+# What docs/commissioning.md walks through, plus the two balancer settings.
 ENABLED_BY_DEFAULT = {
+    "cell_count",
     "total_battery_capacity",
     "balance_trigger_voltage",
     "balancing_start_voltage",
     "max_balance_current",
+    "cell_ovp",
+    "cell_ovpr",
+    "cell_uvp",
+    "cell_uvpr",
+    "soc_100_voltage",
+    "soc_0_voltage",
+    "max_charge_current",
+    "max_discharge_current",
 }
 
 
@@ -77,19 +87,22 @@ async def test_ranges_come_from_the_register_table(
         spec = specs[key]
         state = hass.states.get(entity.entity_id)
         assert state is not None
-        assert state.attributes[ATTR_MIN] == spec.minimum
-        assert state.attributes[ATTR_MAX] == spec.maximum
-        assert state.attributes[ATTR_STEP] == spec.step
-        assert state.attributes.get(ATTR_UNIT_OF_MEASUREMENT) == ha_unit(spec)[0]
+        # Cell differences (the balance trigger) show in mV, the rest in the table's unit.
+        scale = 1000 if key == "balance_trigger_voltage" else 1
+        unit = "mV" if scale == 1000 else ha_unit(spec)[0]
+        assert state.attributes[ATTR_MIN] == pytest.approx(spec.minimum * scale)
+        assert state.attributes[ATTR_MAX] == pytest.approx(spec.maximum * scale)
+        assert state.attributes[ATTR_STEP] == pytest.approx(spec.step * scale)
+        assert state.attributes.get(ATTR_UNIT_OF_MEASUREMENT) == unit
         assert state.attributes["mode"] == NumberMode.BOX
         assert entity.entity_category is EntityCategory.CONFIG
         assert state.state not in ("unknown", "unavailable"), key
 
 
-async def test_protection_limits_are_disabled_by_default(
+async def test_commissioning_settings_are_enabled_by_default(
     hass: HomeAssistant, virtual_bms
 ) -> None:
-    """Nobody changes a protection limit by accident."""
+    """The settings commissioning sets are there at once; the rarely used ones not."""
     bms = static_bms(virtual_bms, "JK-PB2A16S20P")
     entry = await setup_bms(hass, bms, Platform.NUMBER)
     registry = er.async_get(hass)

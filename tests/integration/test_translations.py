@@ -1,4 +1,4 @@
-"""Every entity description is translated (en, de), has icons that exist, and is documented.
+"""Every string is translated in every language, entities have icons and are documented.
 
 ``docs/entities.md`` is generated from the descriptions; regenerate it with
 ``scripts/run python -m tests.integration.test_translations``.
@@ -40,7 +40,23 @@ from custom_components.jk_bms.protocol import Variant, WriteKind, registers_for
 ROOT = Path(__file__).parents[2]
 COMPONENT = ROOT / "custom_components" / "jk_bms"
 DOC = ROOT / "docs" / "entities.md"
-LANGUAGES = ("en", "de")
+# Every file in translations/ is checked; these must be among them.
+REQUIRED_LANGUAGES = {"en", "de", "nl", "fr", "es", "it", "pl", "cs"}
+LANGUAGES = tuple(
+    sorted(path.stem for path in (COMPONENT / "translations").glob("*.json"))
+)
+# States of non-enum sensors that the frontend shows translated.
+EXTRA_STATES: dict[tuple[str, str], list[str]] = {
+    ("sensor", "errors"): [sensor.NO_ERRORS],
+}
+# Twins that never exist together: a setting is a number where the variant has a
+# write register and a read-only sensor where it has none.
+EXCLUSIVE_TWINS = {
+    "device_address",
+    "lcd_buzzer_trigger_value",
+    "lcd_buzzer_release_value",
+    "connection_wire_resistance",
+}
 
 DESCRIPTIONS: dict[str, Sequence[JkBmsEntityDescription]] = {
     "sensor": sensor.ALL_SENSORS,
@@ -58,10 +74,25 @@ MAX_CELLS = {Variant.JK02_24S: 24, Variant.JK02_32S: 32, Variant.JK04: 24}
 VARIANT_LABELS = {Variant.JK02_24S: "24", Variant.JK02_32S: "32", Variant.JK04: "04"}
 
 
-def _translations(language: str) -> dict[str, Any]:
+def _file(language: str) -> dict[str, Any]:
     text = (COMPONENT / "translations" / f"{language}.json").read_text(encoding="utf-8")
-    entity: dict[str, Any] = json.loads(text)["entity"]
+    tree: dict[str, Any] = json.loads(text)
+    return tree
+
+
+def _translations(language: str) -> dict[str, Any]:
+    entity: dict[str, Any] = _file(language)["entity"]
     return entity
+
+
+def _leaves(
+    tree: Any, path: tuple[str, ...] = ()
+) -> Iterable[tuple[tuple[str, ...], Any]]:
+    if isinstance(tree, dict):
+        for key, value in tree.items():
+            yield from _leaves(value, (*path, key))
+    else:
+        yield path, tree
 
 
 def _icons() -> dict[str, Any]:
@@ -75,7 +106,9 @@ def _all() -> Iterable[tuple[str, JkBmsEntityDescription]]:
             yield platform, description
 
 
-def _states(description: EntityDescription) -> list[str]:
+def _states(description: EntityDescription, platform: str = "") -> list[str]:
+    if extra := EXTRA_STATES.get((platform, str(description.translation_key))):
+        return extra
     if isinstance(description, SelectEntityDescription):
         return list(description.options or [])
     if (
@@ -104,7 +137,7 @@ def test_every_description_is_translated(language: str) -> None:
             key,
             name,
         )
-        for state in _states(description):
+        for state in _states(description, platform):
             assert entity[platform][key]["state"][state].strip(), (platform, key, state)
 
 
@@ -116,26 +149,77 @@ def test_no_stale_translations(language: str) -> None:
     for platform, description in _all():
         key = cast(str, description.translation_key)
         used.setdefault(platform, set()).add(key)
-        states.setdefault((platform, key), set()).update(_states(description))
+        states.setdefault((platform, key), set()).update(_states(description, platform))
     for platform, entries in _translations(language).items():
         assert set(entries) == used[platform], platform
         for key, entry in entries.items():
             assert set(entry.get("state", {})) == states[(platform, key)], key
 
 
-def test_languages_have_the_same_keys() -> None:
-    """German covers exactly what English covers."""
+def test_the_required_languages_are_shipped() -> None:
+    """en, de, nl, fr, es, it, pl and cs at least."""
+    assert set(LANGUAGES) >= REQUIRED_LANGUAGES
 
-    def shape(tree: Any) -> Any:
-        if isinstance(tree, dict):
-            return {key: shape(value) for key, value in tree.items()}
-        return None
 
-    assert shape(_translations("de")) == shape(_translations("en"))
+@pytest.mark.parametrize("language", [lang for lang in LANGUAGES if lang != "en"])
+def test_languages_have_the_same_keys(language: str) -> None:
+    """Each language covers exactly what English covers: nothing missing, nothing stale."""
+    english = dict(_leaves(_file("en")))
+    other = dict(_leaves(_file(language)))
+    assert sorted(set(english) - set(other)) == [], f"{language} lacks these keys"
+    assert sorted(set(other) - set(english)) == [], f"{language} has stale keys"
+    for path, text in other.items():
+        assert isinstance(text, str), (language, path)
+        assert text.strip(), (language, path)
+
+
+@pytest.mark.parametrize("language", [lang for lang in LANGUAGES if lang != "en"])
+def test_placeholders_match_english(language: str) -> None:
+    """Every {placeholder} of the English text, no more and no fewer, in each string."""
+    english = dict(_leaves(_file("en")))
+    for path, text in _leaves(_file(language)):
+        expected = sorted(re.findall(r"{(\w+)}", english[path]))
+        assert sorted(re.findall(r"{(\w+)}", text)) == expected, (language, path, text)
+        # Markdown code spans (e.g. `bluetoothctl remove {address}`) stay as they are.
+        assert re.findall(r"`[^`]*`", text) == re.findall(r"`[^`]*`", english[path]), (
+            language,
+            path,
+        )
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_names_tell_entities_apart(language: str) -> None:
+    """No two entities of one BMS share a name (a switch and its MOSFET sensor …)."""
+    seen: dict[str, tuple[str, str]] = {}
+    for platform, entries in _translations(language).items():
+        for key, entry in entries.items():
+            name = entry["name"].casefold()
+            other = seen.setdefault(name, (platform, key))
+            assert other == (platform, key) or key in EXCLUSIVE_TWINS, (
+                language,
+                entry["name"],
+                other,
+                (platform, key),
+            )
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_actions_are_translated(language: str) -> None:
+    """Every action in services.yaml and each of its fields has a name and description."""
+    actions = yaml.safe_load((COMPONENT / "services.yaml").read_text())
+    services = _file(language)["services"]
+    assert set(services) == set(actions), language
+    for action, spec in actions.items():
+        assert services[action]["name"].strip(), (language, action)
+        assert services[action]["description"].strip(), (language, action)
+        assert set(services[action].get("fields", {})) == set(spec.get("fields", {}))
+        for field in spec.get("fields", {}):
+            assert services[action]["fields"][field]["name"].strip(), (action, field)
+            assert services[action]["fields"][field]["description"].strip()
 
 
 def test_english_names_give_the_dashboard_entity_ids() -> None:
-    """The names the JK dashboard cards expect (entity id = device + name)."""
+    """The ids the JK dashboard cards expect (device + English name, or object_id)."""
     entity = _translations("en")
     assert entity["sensor"]["total_voltage"]["name"] == "Total voltage"
     assert entity["sensor"]["cell_voltage"]["name"] == "Cell voltage {n}"
@@ -145,6 +229,7 @@ def test_english_names_give_the_dashboard_entity_ids() -> None:
         if description.translation_placeholders:
             continue
         name = entity[platform][cast(str, description.translation_key)]["name"]
+        name = description.object_id or name
         slug = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
         expected = description.key.removeprefix("alarm_")
         if platform == "binary_sensor" and description.key.startswith("alarm_"):
@@ -323,8 +408,14 @@ def _unit_and_class(platform: str, description: EntityDescription) -> tuple[str,
     if platform == "number":
         variant = next(v for v in VARIANT_LABELS if description.key in registers_for(v))
         unit, device_class = number.ha_unit(registers_for(variant)[description.key])
+        if getattr(description, "in_millivolts", False):
+            unit = "mV"
         return unit or "", device_class or ""
-    unit = getattr(description, "native_unit_of_measurement", None) or ""
+    unit = (
+        getattr(description, "suggested_unit_of_measurement", None)
+        or getattr(description, "native_unit_of_measurement", None)
+        or ""
+    )
     classes = [str(description.device_class or "")]
     state_class = getattr(description, "state_class", None)
     if state_class:
@@ -407,11 +498,55 @@ def render() -> str:
         )
     lines += [
         "",
-        "Select options and enum states are translated in both languages; see",
+        "Select options and enum states are translated in every language shipped; see",
         "`custom_components/jk_bms/translations/`.",
         "",
+        *DEFAULTS_TEXT,
     ]
     return "\n".join(lines)
+
+
+DEFAULTS_TEXT = [
+    "## Why these defaults",
+    "",
+    "A JK owner opens the device page to see the pack, to switch charging,",
+    "discharging, balancer or heater, and to commission the BMS. So:",
+    "",
+    "- **Enabled, no category (the main cards)**: what the JK app's status screen",
+    "  shows: voltage, current, power, SoC, remaining Ah, cell voltages, min / max /",
+    "  average / delta, temperatures, balancing current, the MOSFET and balancing",
+    "  states, *Errors*, the energy counters, time to empty / full, last full charge,",
+    "  lowest cell headroom, and the four switches.",
+    "- **Enabled under Configuration**: the settings that `docs/commissioning.md`",
+    "  walks through (cell count, capacity, balance trigger, cell OVP / OVPR / UVP /",
+    "  UVPR, SOC-100 % / SOC-0 % voltage, max charge / discharge current), the two",
+    "  other balancer settings and the selects (UART / CAN protocol for the",
+    "  inverter, dry contact and buzzer triggers; UART3 only on request). Changing",
+    "  one needs no trip to the entity settings and no reload.",
+    "- **Disabled**: settings changed once in a battery's life or never (delays,",
+    "  recoveries, temperature limits, smart sleep, RCV / RFV, device address, the",
+    "  32S control bits, wire resistances), and readings nobody watches (runtime,",
+    "  uptime, power-on count, user data, RSSI, logbook count, emergency countdown).",
+    "- **Alarms**: one problem sensor per alarm bit exists (16 on JK02_24S, 29 on",
+    "  JK02_32S) but is disabled: enabled they are a wall of *OK* rows. *Errors*",
+    "  names every active alarm (*No errors* otherwise); enable a single alarm",
+    "  sensor to automate on it.",
+    "- **Diagnostic and enabled**: what explains the battery's health: full charge",
+    "  capacity, SoH, cycles, cycle capacity, cell resistances, which cell is",
+    "  min / max, detected cells, balancing action, charge status (PB), the heater,",
+    "  and the kWh *Energy capacity* to type into the energy dashboard's battery",
+    "  capacity field.",
+    "",
+    "Names are unique on the device page and in the logbook in every language: the",
+    "sensors beside a switch say what they show (*Charge MOSFET* next to the",
+    "*Charging* switch, *Heater* running next to the *Heating* switch, *Balancing",
+    "action* next to *Balancing* and the *Balancer* switch, *Detected cells* next to",
+    "the *Cell count* setting). Their entity ids stay what the JK dashboard cards",
+    "expect (`binary_sensor.<device>_charging`, `sensor.<device>_balancer_status` …).",
+    "Cell differences show in mV: *Delta cell voltage* (suggested unit) and the",
+    "*Balance trigger voltage* setting.",
+    "",
+]
 
 
 def test_docs_table_matches_the_code() -> None:
