@@ -55,6 +55,9 @@ ENTITY_KEYS: dict[str, tuple[str, str]] = {
     "cell_ovpr": ("number", "cell_ovpr"),
     "energy_charged": ("sensor", "energy_charged"),
     "energy_discharged": ("sensor", "energy_discharged"),
+    "delta_cell_voltage": ("sensor", "delta_cell_voltage"),
+    "errors": ("sensor", "errors"),
+    "balance_trigger_voltage": ("number", "balance_trigger_voltage"),
 }
 DASHBOARD_PATH = "/jk-bms/battery"
 # The flow dialog's main button (Submit / Finish), whatever the language.
@@ -544,6 +547,99 @@ def _input_value(j: Journey, name: str) -> float | None:
         return None
 
 
+def _device_entities(j: Journey) -> list[dict[str, Any]]:
+    """The enabled entities of the BMS with their states, as the device page lists them."""
+    registry = j.ws({"type": "config/entity_registry/list"})
+    states = j.page.evaluate(
+        "() => document.querySelector('home-assistant').hass.states"
+    )
+    return [
+        {"entity_id": e["entity_id"], "state": states.get(e["entity_id"])}
+        for e in registry
+        if e["config_entry_id"] == j.entry_id and not e.get("disabled_by")
+    ]
+
+
+def step_names_apart(j: Journey) -> None:
+    """No two entities of the device page share a name; none shows a blank state."""
+    j.goto(f"/config/devices/device/{j.device_id}")
+    j.page.wait_for_selector("ha-device-info-card", timeout=30_000)
+    entities = j.wait_for(
+        "every enabled entity of the BMS to have a state",
+        lambda: (
+            found
+            if (found := _device_entities(j)) and all(e["state"] for e in found)
+            else None
+        ),
+        timeout=60,
+    )
+    names: dict[str, str] = {}
+    for entity in entities:
+        name = entity["state"]["attributes"].get("friendly_name", "")
+        if name in names:
+            raise StepError(
+                f"{entity['entity_id']} and {names[name]} are both named {name!r}"
+            )
+        names[name] = entity["entity_id"]
+        if not str(entity["state"]["state"]).strip():
+            raise StepError(f"{entity['entity_id']} shows a blank state")
+    no_errors = j.translation("entity", "sensor", "errors", "state", "none")
+    j.wait_for(
+        f"the Errors row to read {no_errors!r}",
+        lambda: no_errors in j.row_text("errors"),
+        timeout=30,
+    )
+
+
+def step_deltas_in_mv(j: Journey) -> None:
+    """Delta cell voltage and the balance trigger read in mV, as JK owners think."""
+    j.goto(f"/config/devices/device/{j.device_id}")
+    j.page.wait_for_selector("ha-device-info-card", timeout=30_000)
+    for name in ("delta_cell_voltage", "balance_trigger_voltage"):
+        j.wait_for(
+            f"{j.entities[name]} in mV on the device page",
+            lambda name=name: (
+                (j.state(name) or {}).get("attributes", {}).get("unit_of_measurement")
+                == "mV"
+                and "mV" in j.row_text(name)
+            ),
+            timeout=30,
+        )
+    delta = _numeric_state(j, "delta_cell_voltage")
+    if delta is None or not 0 <= delta < 1000:
+        raise StepError(f"delta cell voltage {delta} is not a plausible mV value")
+
+
+def step_rejected_write_snaps_back(j: Journey) -> None:
+    """A refused write sends the control a fresh state right away, with the BMS's value."""
+    before = j.state("cell_ovpr") or {}
+    ovp = _numeric_state(j, "cell_ovp")
+    if ovp is None:
+        raise StepError("Cell OVP has no value")
+    try:
+        j.service(
+            "number",
+            "set_value",
+            {"entity_id": j.entities["cell_ovpr"], "value": round(ovp + 0.05, 3)},
+        )
+    except PlaywrightError:
+        pass  # the refusal: the translated error is checked by step_invalid_cell_ovp
+    else:
+        raise StepError("Cell OVPR above Cell OVP was accepted")
+    after = j.wait_for(
+        f"a fresh state of {j.entities['cell_ovpr']} after the refusal",
+        lambda: (
+            state
+            if (state := j.state("cell_ovpr"))
+            and state.get("last_updated") != before.get("last_updated")
+            else None
+        ),
+        timeout=10,
+    )
+    if after.get("state") != before.get("state"):
+        raise StepError(f"Cell OVPR changed to {after.get('state')} although refused")
+
+
 def step_factory_password_repair(j: Journey) -> None:
     """Settings > Repairs shows the factory-password repair of this BMS."""
     title = template_regex(j.translation("issues", "factory_password", "title"))
@@ -667,6 +763,9 @@ STEPS: list[Callable[[Journey], None]] = [
     step_device_page,
     step_charging_toggle,
     step_invalid_cell_ovp,
+    step_names_apart,
+    step_deltas_in_mv,
+    step_rejected_write_snaps_back,
     step_factory_password_repair,
     step_dashboard,
     step_energy,
