@@ -249,7 +249,7 @@ def test_drifted_counter_is_doubted_until_a_full_charge() -> None:
     derived = derived_values(verdict)
     assert derived["soc_doubtful"] is True
     assert derived["soc_doubt_bms"] == 45
-    assert derived["soc_from_cells"] == verdict.cells_soc
+    assert derived["soc_from_the_cells"] == verdict.cells_soc
     assert derived["soc_check_chemistry"] == "lifepo4"
     assert derived["soc_check_reason"] is None
 
@@ -259,7 +259,7 @@ def test_drifted_counter_is_doubted_until_a_full_charge() -> None:
     assert loaded.reason is CheckOff.NOT_AT_REST
     assert loaded.doubtful is True
     assert derived_values(loaded)["soc_check_reason"] == "not_at_rest"
-    assert derived_values(loaded)["soc_from_cells"] is None
+    assert derived_values(loaded)["soc_from_the_cells"] is None
 
     # Charged until a cell reaches the SOC-100 % voltage: the BMS re-synchronised.
     for cell in bms.battery.cells:

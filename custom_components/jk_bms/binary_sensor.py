@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import override
 
@@ -38,6 +38,8 @@ class JkBmsBinarySensorEntityDescription(
     """Describes a JK BMS binary sensor."""
 
     value_fn: Callable[[JkBmsData], bool | None]
+    attributes_fn: Callable[[JkBmsData], Mapping[str, object]] | None = None
+    """State attributes (the evidence behind the state), compared like the state."""
 
 
 def _flag(key: str) -> Callable[[JkBmsData], bool | None]:
@@ -48,6 +50,26 @@ def _flag(key: str) -> Callable[[JkBmsData], bool | None]:
         return None if raw is None else bool(raw)
 
     return value
+
+
+def _soc_doubtful(data: JkBmsData) -> bool | None:
+    value = data.derived.get("soc_doubtful")
+    return value if isinstance(value, bool) else None
+
+
+def _soc_doubt_attributes(data: JkBmsData) -> Mapping[str, object]:
+    """The numbers behind a doubt, or why the check cannot tell."""
+    derived = data.derived
+    return {
+        "cells_low": derived.get("soc_doubt_cells_low"),
+        "cells_high": derived.get("soc_doubt_cells_high"),
+        "bms_soc": derived.get("soc_doubt_bms"),
+        "reason": (
+            derived.get("soc_check_reason")
+            if derived.get("soc_doubtful") is None
+            else None
+        ),
+    }
 
 
 BINARY_SENSORS: tuple[JkBmsBinarySensorEntityDescription, ...] = (
@@ -91,6 +113,15 @@ BINARY_SENSORS: tuple[JkBmsBinarySensorEntityDescription, ...] = (
         entity_registry_enabled_default=False,
         variants=JK02_32S,
         value_fn=_flag("emergency"),
+    ),
+    JkBmsBinarySensorEntityDescription(
+        # The BMS's SoC lies outside what the resting cells allow (soc_check.py).
+        key="soc_doubtful",
+        translation_key="soc_doubtful",
+        device_class=BinarySensorDeviceClass.PROBLEM,
+        variants=JK02,
+        value_fn=_soc_doubtful,
+        attributes_fn=_soc_doubt_attributes,
     ),
     *(
         JkBmsBinarySensorEntityDescription(
@@ -158,6 +189,15 @@ class JkBmsBinarySensor(JkBmsEntity, BinarySensorEntity):
         """Return the latest state."""
         return self.entity_description.value_fn(self.coordinator.data)
 
+    @property
+    @override
+    def extra_state_attributes(self) -> Mapping[str, object] | None:
+        """Return the evidence behind the state (only where the description says)."""
+        attributes_fn = self.entity_description.attributes_fn
+        return None if attributes_fn is None else attributes_fn(self.coordinator.data)
+
     @override
     def _shown_value(self) -> object:
-        return self.is_on
+        if self.entity_description.attributes_fn is None:
+            return self.is_on
+        return self.is_on, self.extra_state_attributes

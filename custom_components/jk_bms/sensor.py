@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -66,6 +66,8 @@ class JkBmsSensorEntityDescription(JkBmsEntityDescription, SensorEntityDescripti
     value_fn: Callable[[JkBmsData], SensorValue]
     restore_fn: Callable[[JkBmsCoordinator, SensorValue], None] | None = None
     """Called with the value before the restart (makes the entity a RestoreSensor)."""
+    attributes_fn: Callable[[JkBmsData], Mapping[str, object]] | None = None
+    """State attributes (what stands behind the value), compared like the value."""
 
 
 def _derived(key: str) -> Callable[[JkBmsData], SensorValue]:
@@ -73,6 +75,17 @@ def _derived(key: str) -> Callable[[JkBmsData], SensorValue]:
         return data.derived.get(key)
 
     return value
+
+
+def _soc_from_the_cells_attributes(data: JkBmsData) -> Mapping[str, object]:
+    """The band behind the value, the chemistry, and why it is unknown (if it is)."""
+    derived = data.derived
+    return {
+        "band_low": derived.get("soc_from_the_cells_low"),
+        "band_high": derived.get("soc_from_the_cells_high"),
+        "chemistry": derived.get("soc_check_chemistry"),
+        "reason": derived.get("soc_check_reason"),
+    }
 
 
 def _errors(data: JkBmsData) -> str | None:
@@ -498,6 +511,17 @@ SENSORS: tuple[JkBmsSensorEntityDescription, ...] = (
         value_fn=_derived("lowest_cell_headroom"),
     ),
     JkBmsSensorEntityDescription(
+        # The BMS's SoC cross-checked against the resting cells (soc_check.py).
+        key="soc_from_the_cells",
+        translation_key="soc_from_the_cells",
+        native_unit_of_measurement=PERCENTAGE,
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=0,
+        variants=JK02,
+        value_fn=_derived("soc_from_the_cells"),
+        attributes_fn=_soc_from_the_cells_attributes,
+    ),
+    JkBmsSensorEntityDescription(
         key="rssi",
         translation_key="rssi",
         native_unit_of_measurement=SIGNAL_STRENGTH_DECIBELS_MILLIWATT,
@@ -675,9 +699,18 @@ class JkBmsSensor(JkBmsEntity, SensorEntity):
         """Return the latest value."""
         return self.entity_description.value_fn(self.coordinator.data)
 
+    @property
+    @override
+    def extra_state_attributes(self) -> Mapping[str, object] | None:
+        """Return what stands behind the value (only where the description says)."""
+        attributes_fn = self.entity_description.attributes_fn
+        return None if attributes_fn is None else attributes_fn(self.coordinator.data)
+
     @override
     def _shown_value(self) -> object:
-        return self.native_value
+        if self.entity_description.attributes_fn is None:
+            return self.native_value
+        return self.native_value, self.extra_state_attributes
 
 
 class JkBmsRestoreSensor(JkBmsSensor, RestoreSensor):

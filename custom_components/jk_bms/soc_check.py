@@ -259,9 +259,9 @@ def derived_values(verdict: SocVerdict) -> dict[str, int | str | bool | None]:
     band = verdict.band
     doubt = verdict.doubt
     return {
-        "soc_from_cells": verdict.cells_soc,
-        "soc_from_cells_low": band[0] if band else None,
-        "soc_from_cells_high": band[1] if band else None,
+        "soc_from_the_cells": verdict.cells_soc,
+        "soc_from_the_cells_low": band[0] if band else None,
+        "soc_from_the_cells_high": band[1] if band else None,
         "soc_check_chemistry": verdict.chemistry,
         "soc_check_reason": verdict.reason.value if verdict.reason else None,
         "soc_doubtful": verdict.doubtful,
