@@ -1,6 +1,6 @@
 """``JK_BMS_DEV_BMS``: which virtual BMS scripts/develop starts.
 
-Format: comma-separated devices, each ``variant:model:cells:chemistry:profile``.
+Format: comma-separated devices, each ``variant:model:cells:chemistry:profile:drift``.
 Every field may be empty (or trailing fields left out) to take the default:
 
 * variant: ``32s`` (JK02_32S), ``24s`` (JK02_24S) or ``04`` (JK04);
@@ -11,6 +11,9 @@ Every field may be empty (or trailing fields left out) to take the default:
 * chemistry: ``lfp``, ``li_ion`` or ``lto``; default ``lfp``.
 * profile: ``cycle`` (charge, then discharge, repeat), ``charge``, ``discharge``
   or ``idle``; default ``cycle``.
+* drift: SoC points the BMS's counter starts away from the cells' true charge
+  (``+30`` or ``-20``); default 0. With ``idle`` the SoC cross-check raises its
+  doubt after the rest time (one pack hour: two minutes at the default scale).
 
 Examples: unset or empty = one JK-B2A8S20P, 4S LiFePO4 280 Ah, cycling (the app
 guide's pack); ``"32s:JK-B2A8S20P:4:lfp:cycle,24s::16:lfp:discharge,04"`` = three.
@@ -54,6 +57,7 @@ class DevBmsSpec:
     cells: int | None
     chemistry: Chemistry
     current_profile: ProfileKind
+    soc_drift: float = 0.0
 
     def build(self, address: str, time_scale: float) -> VirtualJkBms:
         """Create the device, live-streaming and accelerated."""
@@ -63,6 +67,7 @@ class DevBmsSpec:
             cells=self.cells,
             chemistry=self.chemistry,
             profile=self.current_profile,
+            soc_drift=self.soc_drift,
             stream_interval=0.5,
             time_scale=time_scale,
             resolution_s=1.0,
@@ -70,13 +75,13 @@ class DevBmsSpec:
 
 
 def parse_one(text: str) -> DevBmsSpec:
-    """Parse ``variant:model:cells:chemistry:profile`` (fields optional)."""
+    """Parse ``variant:model:cells:chemistry:profile:drift`` (fields optional)."""
     fields = [f.strip() for f in text.split(":")]
-    if len(fields) > 5:
+    if len(fields) > 6:
         raise ValueError(
-            f"{text!r}: at most 5 fields (variant:model:cells:chemistry:profile)"
+            f"{text!r}: at most 6 fields (variant:model:cells:chemistry:profile:drift)"
         )
-    variant_text, model, cells, chemistry, profile = (fields + [""] * 5)[:5]
+    variant_text, model, cells, chemistry, profile, drift = (fields + [""] * 6)[:6]
     variant = _VARIANTS.get(variant_text.lower()) if variant_text else None
     if variant_text and variant is None:
         raise ValueError(f"{text!r}: unknown variant {variant_text!r} (32s, 24s or 04)")
@@ -95,6 +100,7 @@ def parse_one(text: str) -> DevBmsSpec:
         cells=int(cells) if cells else None,
         chemistry=Chemistry(chemistry.lower()) if chemistry else Chemistry.LFP,
         current_profile=ProfileKind(profile.lower()) if profile else ProfileKind.CYCLE,
+        soc_drift=float(drift) if drift else 0.0,
     )
 
 

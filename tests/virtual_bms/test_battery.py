@@ -97,6 +97,27 @@ def test_soc_resynchronises_at_soc_100_voltage() -> None:
     assert battery.state_of_charge == 100
 
 
+def test_drift_knob_runs_the_counter_away_until_a_full_charge() -> None:
+    battery = Battery(
+        settings=dict(APP_GUIDE),
+        state_of_charge=0.5,
+        profile=CurrentProfile(ProfileKind.IDLE),
+    )
+    battery.drift_counter(30)
+    assert battery.state_of_charge == 80
+    assert battery.true_state_of_charge == pytest.approx(0.5, abs=0.01)
+    battery.drift_counter(50)
+    assert battery.state_of_charge == 100  # clamped, as the BMS does
+    battery.drift_counter(-100)
+    battery.soc_drift_per_hour = 2.0
+    battery.advance(3 * 3600)
+    assert battery.state_of_charge == 6  # 3 h at 2 points/h, no current at all
+    battery.profile = CurrentProfile(ProfileKind.CHARGE)
+    while battery.last_full_charge_s is None:
+        battery.advance(60)
+    assert battery.state_of_charge == 100
+
+
 def test_cycle_profile_charges_then_discharges() -> None:
     battery = Battery(settings=dict(APP_GUIDE), state_of_charge=0.95)
     battery.advance(1)

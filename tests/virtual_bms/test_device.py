@@ -132,3 +132,14 @@ def test_dev_spec_default_and_list() -> None:
     assert specs[1].cells == 16
     with pytest.raises(ValueError):
         parse_specs("24s:JK-B2A8S20P")
+
+
+def test_dev_spec_drift_starts_the_counter_off_the_truth() -> None:
+    (spec,) = parse_specs("32s::4:lfp:idle:+30")
+    assert spec.soc_drift == 30
+    device = spec.build("C8:47:8C:D0:00:01", time_scale=1.0)
+    truth = device.battery.true_state_of_charge * 100
+    assert device.battery.state_of_charge == pytest.approx(truth + 30, abs=1)
+    assert parse_specs("32s")[0].soc_drift == 0
+    with pytest.raises(ValueError):
+        parse_specs("32s::4:lfp:idle:+30:extra")
