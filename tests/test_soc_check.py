@@ -10,6 +10,7 @@ from itertools import pairwise
 
 import pytest
 
+from benchmarks.soc_accuracy import soak
 from custom_components.jk_bms.ocv import OCV_TABLES
 from custom_components.jk_bms.protocol import (
     CellInfo,
@@ -51,6 +52,7 @@ def make_bms(chemistry: Chemistry = Chemistry.LFP, **options: object) -> Virtual
         chemistry=chemistry,
         profile="idle",
         stream_interval=None,
+        resolution_s=5.0,
         **options,  # type: ignore[arg-type]
     )
 
@@ -323,3 +325,21 @@ def test_jk04_frames_carry_no_current() -> None:
     lfp = make_bms()
     verdict = Check().update(0.0, info, settings(lfp))
     assert verdict.reason is CheckOff.NO_CURRENT
+
+
+# ------------------------------------------------------------ a simulated day
+
+
+@pytest.mark.parametrize("chemistry", list(Chemistry))
+def test_a_day_without_drift_raises_no_doubt(chemistry: Chemistry) -> None:
+    """Charge, discharges, rests at the bottom, the top and the middle: never a doubt."""
+    result = soak(chemistry, drift_per_hour=0.0)
+    assert result["rested_frames"] > 500  # it did look, at every rest
+    assert result["raised"] == 0
+
+
+def test_a_runaway_counter_is_caught_at_the_first_rest_after_it() -> None:
+    """5 points/h: after the 5 h discharge the counter is 30 points high; 1 h rest."""
+    result = soak(Chemistry.LFP, drift_per_hour=5.0, hours=8.0)
+    assert result["raised"] == 1
+    assert result["first_h"] == pytest.approx(5.0 + REST_SECONDS / 3600, abs=0.05)
