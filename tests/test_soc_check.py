@@ -29,6 +29,7 @@ from custom_components.jk_bms.soc_check import (
     SocVerdict,
     check_soc,
     derived_values,
+    doubt_placeholders,
     judge,
     rest_current,
     tell_chemistry,
@@ -69,10 +70,13 @@ class Check:
     """Threads the check's state through frames, like derived.py does."""
 
     def __init__(self, max_gap: float = 120.0) -> None:
-        self.state = SocCheckState(max_gap=max_gap)
+        self.state = SocCheckState()
+        self.max_gap = max_gap
 
     def update(self, at: float, info: CellInfo, current: Settings | None) -> SocVerdict:
-        self.state, verdict = check_soc(self.state, info, current, at)
+        self.state, verdict = check_soc(
+            self.state, info, current, at, max_gap=self.max_gap
+        )
         return verdict
 
 
@@ -254,6 +258,13 @@ def test_drifted_counter_is_doubted_until_a_full_charge() -> None:
     assert derived["soc_from_the_cells"] == verdict.cells_soc
     assert derived["soc_check_chemistry"] == "lifepo4"
     assert derived["soc_check_reason"] is None
+    assert doubt_placeholders(derived, settings(bms)) == {
+        "low": str(verdict.doubt.band_low),
+        "high": str(verdict.doubt.band_high),
+        "soc": "45",
+        "chemistry": "LiFePO4",
+        "soc_100_voltage": "3.520",
+    }
 
     # Under load the doubt stands, and the sensor says nothing.
     bms.battery.profile.kind = bms.battery.profile.kind.CHARGE
@@ -270,6 +281,7 @@ def test_drifted_counter_is_doubted_until_a_full_charge() -> None:
     assert max(cell_info(bms).cell_voltages) >= bms.settings["soc_100_voltage"]
     assert full.doubtful is False
     assert full.doubt is None
+    assert doubt_placeholders(derived_values(full), settings(bms)) is None
 
 
 def test_doubt_clears_when_the_two_agree_again() -> None:

@@ -169,7 +169,6 @@ def rest_current(cell_info: CellInfo, settings: Settings | None) -> float:
 class SocCheckState:
     """What carries from one frame to the next: the rest so far and a standing doubt."""
 
-    max_gap: float = REST_MAX_GAP
     rest_since: float | None = None
     last_frame_at: float | None = None
     doubt: Doubt | None = None
@@ -178,10 +177,19 @@ class SocCheckState:
 
 
 def check_soc(
-    state: SocCheckState, cell_info: CellInfo, settings: Settings | None, at: float
+    state: SocCheckState,
+    cell_info: CellInfo,
+    settings: Settings | None,
+    at: float,
+    *,
+    max_gap: float = REST_MAX_GAP,
 ) -> tuple[SocCheckState, SocVerdict]:
-    """Take one accepted cell-info frame received at ``at`` (monotonic s)."""
-    state, resting_for = _follow_rest(state, cell_info, settings, at)
+    """Take one accepted cell-info frame received at ``at`` (monotonic s).
+
+    ``max_gap``: a longer time without frames restarts the rest (poll mode
+    passes more than its poll interval).
+    """
+    state, resting_for = _follow_rest(state, cell_info, settings, at, max_gap)
     chemistry, off = tell_chemistry(settings, cell_info.details.get("battery_type"))
     if chemistry is None:
         return state, _verdict(state, None, off, None, resting_for, judging=False)
@@ -219,12 +227,16 @@ def judge(doubt: Doubt | None, band: tuple[int, int], bms_soc: int) -> Doubt | N
 
 
 def _follow_rest(
-    state: SocCheckState, cell_info: CellInfo, settings: Settings | None, at: float
+    state: SocCheckState,
+    cell_info: CellInfo,
+    settings: Settings | None,
+    at: float,
+    max_gap: float,
 ) -> tuple[SocCheckState, float | None]:
     """Return the new state and the seconds rested so far (None: not resting)."""
     rest_since = state.rest_since
     last = state.last_frame_at
-    if last is not None and at - last > state.max_gap:
+    if last is not None and at - last > max_gap:
         rest_since = None  # nobody knows what the current did in the gap
     current = cell_info.current
     if current is None or abs(current) >= rest_current(cell_info, settings):
@@ -268,4 +280,28 @@ def derived_values(verdict: SocVerdict) -> dict[str, int | str | bool | None]:
         "soc_doubt_cells_low": doubt.band_low if doubt else None,
         "soc_doubt_cells_high": doubt.band_high if doubt else None,
         "soc_doubt_bms": doubt.bms_soc if doubt else None,
+    }
+
+
+CHEMISTRY_LABELS: Final[Mapping[str, str]] = {
+    "lifepo4": "LiFePO4",
+    "li_ion": "Li-ion",
+    "lto": "LTO",
+}
+
+
+def doubt_placeholders(
+    derived: Mapping[str, object], settings: Settings | None
+) -> dict[str, str] | None:
+    """Return the repair's numbers while the SoC is doubtful, else None."""
+    if derived.get("soc_doubtful") is not True:
+        return None
+    soc_100 = _number(settings, "soc_100_voltage") if settings is not None else None
+    chemistry = derived.get("soc_check_chemistry")
+    return {
+        "low": str(derived.get("soc_doubt_cells_low")),
+        "high": str(derived.get("soc_doubt_cells_high")),
+        "soc": str(derived.get("soc_doubt_bms")),
+        "chemistry": CHEMISTRY_LABELS.get(str(chemistry), str(chemistry)),
+        "soc_100_voltage": "?" if soc_100 is None else f"{soc_100:.3f}",
     }
