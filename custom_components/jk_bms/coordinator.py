@@ -51,6 +51,7 @@ from .protocol import (
 )
 from .protocol.client import Frame, JkBmsClient, ReadBackError
 from .scheduler import async_connection_turn
+from .soc_check import REST_MAX_GAP, SocCheckState, check_soc, derived_values
 from .validation import validate_change
 
 _LOGGER = logging.getLogger(__name__)
@@ -182,6 +183,8 @@ class JkBmsCoordinator(DataUpdateCoordinator[JkBmsData]):
         self._was_full = False
         self._last_full_charge: datetime | None = None
         self._derived: dict[str, DerivedValue] = {}
+        self._soc_state = SocCheckState()
+        self._soc_max_gap = max(REST_MAX_GAP, max_gap)
         self._reconnect_attempt = 0
         self._cancel_reconnect: CALLBACK_TYPE | None = None
         self._cancel_reread: CALLBACK_TYPE | None = None
@@ -364,6 +367,14 @@ class JkBmsCoordinator(DataUpdateCoordinator[JkBmsData]):
         derived["last_full_charge"] = self._last_full_charge
         derived["lowest_cell_headroom"] = self._headroom(cell_info)
         derived["rssi"] = self._rssi
+        self._soc_state, verdict = check_soc(
+            self._soc_state,
+            cell_info,
+            self.client.settings,
+            now,
+            max_gap=self._soc_max_gap,
+        )
+        derived |= derived_values(verdict)
         self._derived = derived
 
     def _update_current_ewma(self, now: float, current: float) -> None:

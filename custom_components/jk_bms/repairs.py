@@ -9,6 +9,9 @@ traffic) and deleted again as soon as the condition is gone:
 * ``soc_not_resynchronised``: no full charge (a cell at the SOC-100 % voltage,
   which is when the BMS corrects its coulomb counter) for longer than the
   ``soc_resync_days`` option.
+* ``soc_doubtful``: at rest the cells say the SoC is somewhere else than the
+  BMS's counter says (``soc_check.py``); gone after a full charge or when the
+  two agree again.
 * ``pairing_required`` / ``no_connection_slot``: the last connection attempt
   failed because the firmware wants a bonded link, or because no adapter or
   proxy in range had a free connection slot; the text carries Home Assistant's
@@ -36,6 +39,7 @@ from .const import CONF_SOC_RESYNC_DAYS, DEFAULT_SOC_RESYNC_DAYS, DOMAIN
 from .coordinator import JkBmsConfigEntry, JkBmsCoordinator
 from .protocol import VariantMismatchError, detect_variant
 from .protocol.client import NotJkBmsError
+from .soc_check import doubt_placeholders
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -73,6 +77,7 @@ class Issue(StrEnum):
 
     FACTORY_PASSWORD = "factory_password"  # noqa: S105 (issue key)
     SOC_NOT_RESYNCHRONISED = "soc_not_resynchronised"
+    SOC_DOUBTFUL = "soc_doubtful"
     PAIRING_REQUIRED = "pairing_required"
     NO_CONNECTION_SLOT = "no_connection_slot"
     VARIANT_MISMATCH = "variant_mismatch"
@@ -85,12 +90,18 @@ CONNECTION_ISSUES: Final = frozenset(
 )
 # Raised while connected, from the data.
 DATA_ISSUES: Final = frozenset(
-    {Issue.FACTORY_PASSWORD, Issue.SOC_NOT_RESYNCHRONISED, Issue.VARIANT_MISMATCH}
+    {
+        Issue.FACTORY_PASSWORD,
+        Issue.SOC_NOT_RESYNCHRONISED,
+        Issue.SOC_DOUBTFUL,
+        Issue.VARIANT_MISMATCH,
+    }
 )
 
 _SEVERITY: Final = {
     Issue.FACTORY_PASSWORD: ir.IssueSeverity.WARNING,
     Issue.SOC_NOT_RESYNCHRONISED: ir.IssueSeverity.WARNING,
+    Issue.SOC_DOUBTFUL: ir.IssueSeverity.WARNING,
     Issue.PAIRING_REQUIRED: ir.IssueSeverity.ERROR,
     Issue.NO_CONNECTION_SLOT: ir.IssueSeverity.ERROR,
     Issue.VARIANT_MISMATCH: ir.IssueSeverity.WARNING,
@@ -148,7 +159,7 @@ def _create(
         translation_placeholders={"name": entry.title, **placeholders},
         learn_more_url=(
             SOC_LEARN_MORE_URL
-            if kind is Issue.SOC_NOT_RESYNCHRONISED
+            if kind in (Issue.SOC_NOT_RESYNCHRONISED, Issue.SOC_DOUBTFUL)
             else LEARN_MORE_URL
         ),
     )
@@ -265,6 +276,9 @@ class JkBmsRepairs:
             )
         self._set(Issue.FACTORY_PASSWORD, self._factory_password())
         self._set(Issue.SOC_NOT_RESYNCHRONISED, self._soc_not_resynchronised())
+        data = coordinator.data
+        # The cells' verdict (soc_check.py): the counter is off, with the numbers.
+        self._set(Issue.SOC_DOUBTFUL, doubt_placeholders(data.derived, data.settings))
         self._set(Issue.VARIANT_MISMATCH, self._variant_mismatch())
 
     @callback
