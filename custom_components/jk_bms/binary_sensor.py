@@ -58,7 +58,7 @@ def _soc_doubtful(data: JkBmsData) -> bool | None:
 
 
 def _soc_doubt_attributes(data: JkBmsData) -> Mapping[str, object]:
-    """The numbers behind a doubt, or why the check cannot tell."""
+    """Return the numbers behind a doubt, or why the check cannot tell."""
     derived = data.derived
     return {
         "cells_low": derived.get("soc_doubt_cells_low"),

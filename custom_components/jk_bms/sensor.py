@@ -78,7 +78,7 @@ def _derived(key: str) -> Callable[[JkBmsData], SensorValue]:
 
 
 def _soc_from_the_cells_attributes(data: JkBmsData) -> Mapping[str, object]:
-    """The band behind the value, the chemistry, and why it is unknown (if it is)."""
+    """Return the band behind the value, the chemistry, and why it is unknown."""
     derived = data.derived
     return {
         "band_low": derived.get("soc_from_the_cells_low"),
