@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import override
@@ -14,6 +15,7 @@ from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .const import MANUFACTURER
 from .coordinator import JkBmsCoordinator, JkBmsData
+from .freshness import freshness_for, is_due
 from .protocol import FrameType, Readback, Value, Variant, WriteKind, registers_for
 
 ALL_VARIANTS = frozenset(Variant)
@@ -101,7 +103,7 @@ class JkBmsEntity(CoordinatorEntity[JkBmsCoordinator]):
     """An entity of one JK BMS, fed by its coordinator.
 
     The coordinator calls its listeners at the configured cadence; an entity writes
-    its state only when what it shows (its value or its availability) changed.
+    its state when its freshness rule says the change is worth it (freshness.py).
     """
 
     _attr_has_entity_name = True
@@ -123,7 +125,9 @@ class JkBmsEntity(CoordinatorEntity[JkBmsCoordinator]):
             serial_number=info.serial_number or None,
             name=info.device_name or coordinator.config_entry.title,
         )
-        self._last_shown: object = _UNSET
+        self._freshness = freshness_for(description.key)
+        self._last_shown: tuple[bool, object] = (False, _UNSET)
+        self._written_at = 0.0
 
     @property
     @override
@@ -153,15 +157,18 @@ class JkBmsEntity(CoordinatorEntity[JkBmsCoordinator]):
         """Remember the state written when the entity is added."""
         await super().async_added_to_hass()
         self._last_shown = self._snapshot()
+        self._written_at = time.monotonic()
 
     @callback
     @override
     def _handle_coordinator_update(self) -> None:
-        """Write the state only when this entity's value or availability changed."""
+        """Write the state when the change is worth a write (see freshness.py)."""
         shown = self._snapshot()
-        if shown == self._last_shown:
+        now = time.monotonic()
+        if not is_due(self._freshness, self._last_shown, shown, now - self._written_at):
             return
         self._last_shown = shown
+        self._written_at = now
         self.async_write_ha_state()
 
 
