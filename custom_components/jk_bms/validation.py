@@ -1,37 +1,35 @@
-"""Validation of writes before any byte leaves: ranges, chemistry windows, cross-field rules.
+"""Write checks in Home Assistant terms: the protocol's one validation path, translated.
 
-Pure functions over plain mappings (no I/O): the coordinator calls
-``validate_change`` for every single write, the ``apply_settings`` action calls
-``validate_settings_set`` for a whole set and ``plan_writes`` for a safe order.
-
-Where the limits come from:
-* Hardware ranges per variant: the protocol layer's register table
-  (``registers_for(variant)``; JK app ranges, documented in ``protocol/tables/registers.py``).
-* Chemistry windows (only when the caller names a chemistry; the BMS does not
-  report one): see ``CHEMISTRY_WINDOWS``.
-* Cross-field rules: ``shared/docs/entities.md`` "Writes must be safe", the JK
-  manual ("Power Off Vol. must be lower than cell under-voltage protection"), plus
-  the few orderings the BMS's own semantics imply (documented per row in ``RULES``).
+Ranges, steps, options and cross-field rules are data in the register table
+(``protocol/tables/registers.py``) and are checked by ``protocol/setting_rules.py``
+(the same functions the encoder and the frame shield use, with one tolerance for
+"the BMS holds this value"). This module only adds what is not the BMS's (the
+chemistry windows a caller may name, the safe write order of a set) and turns a
+``RuleViolationError`` into a translated ``SettingRuleError``. The values a write
+is checked against are the settings the integration has confirmed (read twice, or
+read right before the write), never one unverified frame.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from enum import StrEnum
 
 from homeassistant.exceptions import ServiceValidationError
 
 from .const import DOMAIN
-from .protocol import (
-    REGISTERS,
-    Encoding,
-    RegisterSpec,
-    Variant,
-    WriteKind,
-    registers_for,
+from .protocol import REGISTERS, RegisterSpec, Variant, WriteKind, registers_for
+from .protocol.register_spec import Rule
+from .protocol.setting_rules import (
+    RuleViolationError,
+    check_rules,
+    check_value,
+    holds,
+    normalize,
+    resolution,
 )
+from .protocol.tables.registers import RULES, UNSET_WHEN_ZERO
 
 type SettingValue = float | int | bool | str
 type Current = Mapping[str, object]
@@ -139,56 +137,7 @@ CHEMISTRY_PRESETS: Mapping[Chemistry, Mapping[str, float]] = {
 # --------------------------------------------------------------- cross-field
 
 
-@dataclass(frozen=True, slots=True)
-class Rule:
-    """``lower`` must be below ``upper`` (or equal, when not ``strict``).
-
-    The translation key of a violation is ``rule_<name>``.
-    """
-
-    name: str
-    lower: str
-    upper: str
-    strict: bool = True
-
-
-RULES: tuple[Rule, ...] = (
-    # entities.md: UVP < UVPR < … < OVPR < OVP (a recovery inside its protection
-    # band would latch the protection forever).
-    Rule("uvp_below_uvpr", "cell_uvp", "cell_uvpr"),
-    Rule("uvpr_below_ovpr", "cell_uvpr", "cell_ovpr"),
-    Rule("ovpr_below_ovp", "cell_ovpr", "cell_ovp"),
-    # entities.md: SOC-0 % ≥ UVP, SOC-100 % ≤ OVP (the coulomb counter re-syncs there).
-    Rule("soc_0_not_below_uvp", "cell_uvp", "soc_0_voltage", strict=False),
-    Rule("soc_100_not_above_ovp", "soc_100_voltage", "cell_ovp", strict=False),
-    # Implied by the "…" of the chain: empty is below full.
-    Rule("soc_0_below_soc_100", "soc_0_voltage", "soc_100_voltage"),
-    # entities.md and the JK manual: power-off < UVP.
-    Rule("power_off_below_uvp", "power_off_voltage", "cell_uvp"),
-    # Charge requests sent to the inverter (CAN/RS485): asking for OVP or more
-    # makes the charger drive cells into the protection; float sits below bulk.
-    Rule("rcv_below_ovp", "rcv", "cell_ovp"),
-    Rule("rfv_not_above_rcv", "rfv", "rcv", strict=False),
-    # entities.md: OTPR < OTP, UTPR > UTP, MOS OTPR < MOS OTP.
-    Rule("charge_otpr_below_otp", "charge_otpr", "charge_otp"),
-    Rule("discharge_otpr_below_otp", "discharge_otpr", "discharge_otp"),
-    Rule("mosfet_otpr_below_otp", "mosfet_otpr", "mosfet_otp"),
-    Rule("charge_utp_below_utpr", "charge_utp", "charge_utpr"),
-    Rule("discharge_utp_below_utpr", "discharge_utp", "discharge_utpr"),
-    # The heater switches on below the start and off above the stop temperature
-    # (captured app values: start 3 °C, stop 7 °C).
-    Rule(
-        "heating_start_below_stop",
-        "heating_start_temperature",
-        "heating_stop_temperature",
-    ),
-)
-
-# Older firmware reports 0 for fields it does not have (SOC anchors and charge
-# requests are 0 on 10.x/11.x units): 0 there means "not set", not 0 V.
-UNSET_WHEN_ZERO: frozenset[str] = frozenset(
-    {"soc_0_voltage", "soc_100_voltage", "rcv", "rfv"}
-)
+__all__ = ["RULES", "UNSET_WHEN_ZERO", "Rule", "resolution"]
 
 
 # ----------------------------------------------------------------- checks
@@ -319,57 +268,36 @@ def plan_writes(
 # ---------------------------------------------------------------- helpers
 
 
+# Translation key of each value rule the protocol names (cross-field rules: rule_<name>).
+VALUE_RULE_KEYS = {
+    "option": "setting_invalid_option",
+    "switch": "setting_invalid_switch",
+    "number": "setting_not_a_number",
+    "range": "value_out_of_range",
+    "step": "value_off_step",
+}
+
+
+def translated(
+    err: RuleViolationError, variant: Variant | None = None
+) -> SettingRuleError:
+    """Return the translated error for a value or rule the protocol refused."""
+    key = VALUE_RULE_KEYS.get(err.rule, f"rule_{err.rule}")
+    extra = {"variant": variant} if variant is not None else {}
+    return SettingRuleError(err.rule, key, **err.placeholders, **extra)
+
+
 def normalize_value(spec: RegisterSpec, value: object) -> SettingValue:
     """Bring a value to the form the write path takes (option key, bool, number)."""
-    key = spec.key
-    if spec.kind is WriteKind.SELECT:
-        options = spec.options or ()
-        if (
-            isinstance(value, int)
-            and not isinstance(value, bool)
-            and 0 <= value < len(options)
-        ):
-            return options[value]
-        if isinstance(value, str) and value in options:
-            return value
-        raise SettingRuleError(
-            "option",
-            "setting_invalid_option",
-            key=key,
-            value=value,
-            options=", ".join(options),
-        )
-    if spec.kind is WriteKind.SWITCH:
-        if isinstance(value, bool) or value in (0, 1):
-            return bool(value)
-        raise SettingRuleError("switch", "setting_invalid_switch", key=key, value=value)
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float)
-        or not math.isfinite(value)
-    ):
-        raise SettingRuleError("number", "setting_not_a_number", key=key, value=value)
-    return value
+    try:
+        return normalize(spec, value)
+    except RuleViolationError as err:
+        raise translated(err) from None
 
 
 def same_value(spec: RegisterSpec, actual: object, target: SettingValue) -> bool:
-    """Tell whether the BMS already holds ``target`` (within its resolution)."""
-    if actual is None:
-        return False
-    if spec.kind is WriteKind.SELECT:
-        return actual == target
-    if spec.kind is WriteKind.SWITCH or isinstance(actual, bool):
-        return bool(actual) == bool(target)
-    if not isinstance(actual, int | float) or not isinstance(target, int | float):
-        return False
-    return math.isclose(actual, target, rel_tol=1e-6, abs_tol=resolution(spec) / 2)
-
-
-def resolution(spec: RegisterSpec) -> float:
-    """Smallest step the BMS stores for this setting (float32: effectively none)."""
-    if spec.encoding is Encoding.FLOAT32:
-        return 1e-4
-    return 1 / spec.factor
+    """Tell whether the BMS already holds ``target`` (the protocol's one tolerance)."""
+    return holds(spec, actual, target)
 
 
 def decimals(spec: RegisterSpec) -> int:
@@ -402,20 +330,10 @@ def _specs_for(variant: Variant, keys: Iterable[str]) -> dict[str, RegisterSpec]
 
 
 def _check_range(spec: RegisterSpec, value: SettingValue, variant: Variant) -> None:
-    if spec.kind is not WriteKind.NUMBER or not isinstance(value, int | float):
-        return
-    if spec.minimum <= value <= spec.maximum:
-        return
-    raise SettingRuleError(
-        "range",
-        "value_out_of_range",
-        key=spec.key,
-        value=value,
-        minimum=spec.minimum,
-        maximum=spec.maximum,
-        unit=spec.unit or "",
-        variant=variant,
-    )
+    try:
+        check_value(spec, value)
+    except RuleViolationError as err:
+        raise translated(err, variant) from None
 
 
 def _check_chemistry(
@@ -441,34 +359,12 @@ def _check_chemistry(
     )
 
 
-def _number(values: Current, key: str) -> float | None:
-    value = values.get(key)
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    if value == 0 and key in UNSET_WHEN_ZERO:
-        return None
-    return float(value)
-
-
 def _check_rules(merged: Current, touched: set[str]) -> None:
     """Check every rule that involves a touched key, on the merged values."""
-    for rule in RULES:
-        if rule.lower not in touched and rule.upper not in touched:
-            continue
-        low, high = _number(merged, rule.lower), _number(merged, rule.upper)
-        if low is None or high is None:
-            continue  # the variant lacks one side, or it is unset
-        equal = math.isclose(low, high, abs_tol=1e-9)
-        if (low < high and not equal) or (equal and not rule.strict):
-            continue
-        raise SettingRuleError(
-            rule.name,
-            f"rule_{rule.name}",
-            lower_key=rule.lower,
-            lower_value=low,
-            upper_key=rule.upper,
-            upper_value=high,
-        )
+    try:
+        check_rules(merged, touched)
+    except RuleViolationError as err:
+        raise translated(err) from None
 
 
 def _fmt(value: object) -> str:

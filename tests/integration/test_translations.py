@@ -276,9 +276,10 @@ NAMED_APART = {
 
 # -------------------------------------------------------------------- exceptions
 
-# Keys built at run time: SettingRuleError forwards the key it is given, and a
-# cross-field rule violation is ``rule_<name>`` (validation.RULES).
-DYNAMIC_EXCEPTION_KEYS = {"translation_key", "f'rule_{rule.name}'"}
+# Keys built at run time: SettingRuleError forwards the key it is given, and
+# ``validation.translated`` maps a protocol rule to ``VALUE_RULE_KEYS`` or, for a
+# cross-field rule, ``rule_<name>`` (validation.RULES).
+DYNAMIC_EXCEPTION_KEYS = {"translation_key", "key"}
 
 
 def _exception_messages(language: str) -> dict[str, Any]:
@@ -309,7 +310,8 @@ def _raised_exception_keys() -> set[str]:
             else:
                 dynamic.add(ast.unparse(key))
     assert dynamic == DYNAMIC_EXCEPTION_KEYS, "a new run-time key: list it here"
-    return keys | {f"rule_{rule.name}" for rule in validation.RULES}
+    rules = {f"rule_{rule.name}" for rule in validation.RULES}
+    return keys | rules | set(validation.VALUE_RULE_KEYS.values())
 
 
 def test_every_exception_message_is_raised_somewhere() -> None:

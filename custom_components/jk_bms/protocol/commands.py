@@ -17,6 +17,7 @@ from .enums import Variant
 from .errors import ChecksumError, InvalidValueError, UnknownFrameError
 from .framing import COMMAND_HEADER, COMMAND_LENGTH, checksum
 from .register_spec import Encoding, RegisterSpec, WriteKind
+from .setting_rules import check_value, normalize
 from .tables.registers import REGISTERS
 
 MAX_VALUE_LENGTH = COMMAND_LENGTH - 7  # bytes 6..18
@@ -189,36 +190,21 @@ def _integer_bytes(key: str, raw: int, length: int, signed: bool) -> bytes:
 
 
 def value_bytes(spec: RegisterSpec, value: float | str) -> bytes:
-    """Validate ``value`` against a resolved spec and return its value bytes."""
-    key = spec.key
+    """Validate ``value`` against a resolved spec and return its value bytes.
+
+    The checks are the protocol's one validation path (``setting_rules``: option,
+    switch, finite number, range, step); a ``RuleViolationError`` names the rule.
+    """
+    normalized = normalize(spec, value)
+    check_value(spec, normalized)
     if spec.kind is WriteKind.SELECT:
-        options = spec.options or ()
-        if isinstance(value, str):
-            if value not in options:
-                raise InvalidValueError(
-                    f"{key}: {value!r} is not an option",
-                    key=key,
-                    value=value,
-                    minimum=0,
-                    maximum=len(options) - 1,
-                )
-            value = options.index(value)
-    elif isinstance(value, str):
-        raise InvalidValueError(
-            f"{key}: expected a number, got text", key=key, value=value
-        )
-    if spec.kind is WriteKind.SWITCH:
-        if not isinstance(value, bool) and value not in (0, 1):
-            raise InvalidValueError(
-                f"{key}: expected on/off", key=key, value=value, minimum=0, maximum=1
-            )
-        value = int(bool(value))
-    number = float(value)
-    _check_range(key, number, spec.minimum, spec.maximum)
+        number = float((spec.options or ()).index(str(normalized)))
+    else:
+        number = float(normalized)
     if spec.encoding is Encoding.FLOAT32:
         return struct.pack("<f", number * spec.factor)
     raw = round(number * spec.factor)
-    return _integer_bytes(key, raw, spec.length, spec.encoding is Encoding.INT)
+    return _integer_bytes(spec.key, raw, spec.length, spec.encoding is Encoding.INT)
 
 
 def encode_write(key: str, value: float | str, variant: Variant) -> bytes:

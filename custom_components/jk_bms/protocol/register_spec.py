@@ -47,6 +47,21 @@ class VariantOverride:
 
 
 @dataclass(frozen=True, slots=True)
+class Rule:
+    """A cross-field rule: ``lower`` below ``upper`` (or equal, unless ``strict``).
+
+    ``bms``: the BMS itself keeps it (every real settings frame obeys it), so a
+    frame breaking it is garbled; without it the rule only guards writes.
+    """
+
+    name: str
+    lower: str
+    upper: str
+    strict: bool = True
+    bms: bool = True
+
+
+@dataclass(frozen=True, slots=True)
 class RegisterSpec:
     """One writable setting or switch.
 

@@ -21,6 +21,7 @@ from ..register_spec import (  # noqa: TID252
     Encoding,
     Readback,
     RegisterSpec,
+    Rule,
     VariantOverride,
     WriteKind,
 )
@@ -188,11 +189,11 @@ _ROWS: tuple[RegisterSpec, ...] = (
     _temperature("charge_utpr", 0x19, -40, 40),
     _temperature("mosfet_otp", 0x1A, 0, 120),
     _temperature("mosfet_otpr", 0x1B, 0, 120),
-    _number(  # APP: 3-24 cells (3-32 on 32S); JK04 uint16 length 2
+    _number(  # APP: 3-24 cells (3-32 on 32S), CAPTURED: a 2-cell 32S unit; JK04 uint16
         "cell_count",
         {S24: 0x1C, S32: 0x1C, J04: 0x1C},
         1,
-        3,
+        2,
         32,
         1,
         None,
@@ -208,7 +209,8 @@ _ROWS: tuple[RegisterSpec, ...] = (
         {S24: 0x1F, S32: 0x1F, J04: 0x6C},
         overrides={J04: VariantOverride(length=1)},
     ),
-    _number("total_battery_capacity", _both(0x20), 1000, 5, 2000, 1, "Ah"),  # APP
+    # APP 5-2000 Ah; CAPTURED: a JK_PB2A16S15P (14.20) is configured for 2 Ah.
+    _number("total_battery_capacity", _both(0x20), 1000, 1, 2000, 1, "Ah"),
     _number("scp_delay", {S24: 0x25, S32: 0x21}, 1, 0, 10000, 1, "µs"),  # WIDE
     _number(  # APP: 1.2-4.25 V; JK04 0x58 is ESPHome's register (unverified, §7.2 ⚠)
         "balancing_start_voltage",
@@ -340,3 +342,47 @@ _ROWS: tuple[RegisterSpec, ...] = (
 )
 
 REGISTERS: Mapping[str, RegisterSpec] = {row.key: row for row in _ROWS}
+
+# ----------------------------------------------------------------- cross-field
+# ``lower`` must be below ``upper`` (or equal, when not ``strict``); the
+# translation key of a violation is ``rule_<name>``. Sources: entities.md "Writes
+# must be safe", the JK manual ("Power Off Vol. must be lower than cell
+# under-voltage protection"), and the orderings the BMS's semantics imply.
+# ``kept_by_bms``: every captured settings frame obeys it, so a frame that breaks
+# it is garbled (checked by the frame shield); the others are ours, for writes.
+RULES: tuple[Rule, ...] = (
+    # UVP < UVPR < … < OVPR < OVP: a recovery inside its protection band would
+    # latch the protection forever.
+    Rule("uvp_below_uvpr", "cell_uvp", "cell_uvpr"),
+    Rule("uvpr_below_ovpr", "cell_uvpr", "cell_ovpr"),
+    Rule("ovpr_below_ovp", "cell_ovpr", "cell_ovp"),
+    # SOC-0 % ≥ UVP, SOC-100 % ≤ OVP (the coulomb counter re-syncs there).
+    Rule("soc_0_not_below_uvp", "cell_uvp", "soc_0_voltage", strict=False),
+    Rule("soc_100_not_above_ovp", "soc_100_voltage", "cell_ovp", strict=False),
+    Rule("soc_0_below_soc_100", "soc_0_voltage", "soc_100_voltage"),
+    Rule("power_off_below_uvp", "power_off_voltage", "cell_uvp"),
+    # Charge requests sent to the inverter (CAN/RS485): asking for OVP or more
+    # drives cells into the protection; float sits below bulk.
+    Rule("rcv_below_ovp", "rcv", "cell_ovp"),
+    Rule("rfv_not_above_rcv", "rfv", "rcv", strict=False),
+    Rule("charge_otpr_below_otp", "charge_otpr", "charge_otp"),
+    Rule("discharge_otpr_below_otp", "discharge_otpr", "discharge_otp"),
+    Rule("mosfet_otpr_below_otp", "mosfet_otpr", "mosfet_otp"),
+    Rule("charge_utp_below_utpr", "charge_utp", "charge_utpr"),
+    # Captured 32S units report 0 / 0 here (older firmware): not kept by the BMS.
+    Rule("discharge_utp_below_utpr", "discharge_utp", "discharge_utpr", bms=False),
+    # The heater starts below the stop temperature (app values 3 / 7 °C); several
+    # captured units report start 60 / stop 50, so the BMS does not keep it.
+    Rule(
+        "heating_start_below_stop",
+        "heating_start_temperature",
+        "heating_stop_temperature",
+        bms=False,
+    ),
+)
+
+# Older firmware reports 0 for fields it does not have (SOC anchors and charge
+# requests are 0 on 10.x/11.x units): 0 there means "not set", not 0 V.
+UNSET_WHEN_ZERO: frozenset[str] = frozenset(
+    {"soc_0_voltage", "soc_100_voltage", "rcv", "rfv"}
+)
