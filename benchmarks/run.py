@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from . import (
+    bitflip_sweep,
     load,
     many_bms,
     memory,
@@ -139,6 +140,9 @@ async def _measure(args: argparse.Namespace, workdir: Path) -> str:
             else f"Skipped: {peer_note}."
         )
     )
+
+    progress("bit-flip sweep through the frame shield")
+    sections.append(bitflip_sweep.report())
 
     progress("set-up → every entity has a value")
     timings = await setup_time.measure(workdir, runs=args.runs)

@@ -49,7 +49,16 @@ from .framing import (
 )
 from .models import CellInfo, Decoded, DeviceInfo, Logbook, LogEntry, Settings
 from .plausibility import check_plausibility
-from .register_spec import Encoding, Readback, RegisterSpec, VariantOverride, WriteKind
+from .register_spec import (
+    Encoding,
+    Readback,
+    RegisterSpec,
+    Rule,
+    VariantOverride,
+    WriteKind,
+)
+from .setting_rules import RuleViolationError
+from .shield import FrameShield
 from .tables.alarms import ALARM_BY_KEY, ALARMS, Alarm
 from .tables.options import OPTION_LABELS, SELECT_OPTIONS
 from .tables.registers import REGISTERS
@@ -75,6 +84,7 @@ __all__ = [
     "Decoded",
     "DeviceInfo",
     "Encoding",
+    "FrameShield",
     "FrameType",
     "ImplausibleFrameError",
     "InvalidValueError",
@@ -85,6 +95,8 @@ __all__ = [
     "RawFrame",
     "Readback",
     "RegisterSpec",
+    "Rule",
+    "RuleViolationError",
     "Settings",
     "StreamParser",
     "UnknownFrameError",
