@@ -17,6 +17,7 @@ from custom_components.jk_bms.validation import (
     RULES,
     Chemistry,
     SettingRuleError,
+    check_settings_request,
     diff_settings,
     plan_writes,
     validate_change,
@@ -334,3 +335,52 @@ def test_validation_is_at_least_as_strict_as_the_encoder(variant: Variant) -> No
                 encode_write(key, value, variant)  # type: ignore[arg-type]
             except InvalidValueError as err:  # pragma: no cover - the failure report
                 pytest.fail(f"{variant} {key}={value!r} passes validation: {err}")
+
+
+# ------------------------------------------- a set refused before any I/O (issue 13)
+
+
+@pytest.mark.parametrize(
+    ("changes", "translation_key"),
+    [
+        ({}, "settings_empty"),
+        ({"emergency": True, "cell_ovp": 3.6}, "setting_not_in_set"),
+        ({"total_battery_capacity": 10**400}, "value_out_of_range"),
+        ({"cell_ovp": float("nan")}, "setting_not_a_number"),
+        ({"cell_ovp": 3.6005}, "value_off_step"),
+        ({"uart1_protocol": float("nan")}, "setting_invalid_option"),
+        ({"charging": "maybe"}, "setting_invalid_switch"),
+    ],
+)
+def test_a_bad_set_is_refused_before_anything_is_read(
+    changes: dict[str, object], translation_key: str
+) -> None:
+    with pytest.raises(SettingRuleError) as caught:
+        check_settings_request(S32, changes)
+    assert caught.value.translation_key == translation_key
+    assert caught.value.translation_domain == DOMAIN
+
+
+def test_five_thousand_unknown_keys_make_a_short_message() -> None:
+    changes = {f"no_such_setting_{index}": 1 for index in range(5000)}
+    with pytest.raises(SettingRuleError) as caught:
+        check_settings_request(S32, changes)
+    placeholders = caught.value.translation_placeholders or {}
+    assert caught.value.translation_key == "settings_not_supported"
+    assert len(placeholders["keys"]) < 600
+    assert placeholders["keys"].endswith("(+4990)")
+
+
+def test_a_good_set_comes_back_normalized() -> None:
+    targets = check_settings_request(
+        S32, {"cell_ovp": 3.6, "charging": 1, "uart1_protocol": 0}
+    )
+    assert targets == {
+        "cell_ovp": 3.6,
+        "charging": True,
+        "uart1_protocol": registers_for(S32)["uart1_protocol"].options[0],  # type: ignore[index]
+    }
+
+
+def test_a_slider_value_a_hair_off_the_step_is_on_the_step() -> None:
+    check_settings_request(S32, {"cell_ovp": 3.4499999999})

@@ -494,6 +494,11 @@ class VirtualJkBms:
         type_byte = frame[4]
         if type_byte == FrameType.CELL_INFO and self.faults.take_garbling():
             frame = self._garbled(frame)
+        if (flip := self.faults.take_flip(type_byte)) is not None:
+            data = bytearray(frame)
+            data[flip[0]] ^= 1 << flip[1]
+            data[-1] = sum(data[:-1]) & 0xFF
+            frame = bytes(data)
         if self.faults.take_corruption():
             # One payload byte off by one: the checksum no longer matches.
             frame = frame[:100] + bytes(((frame[100] + 1) & 0xFF,)) + frame[101:]

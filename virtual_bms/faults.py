@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(slots=True)
@@ -26,6 +26,10 @@ class Faults:
     # The next N cell-info frames read 9.9 V on cell 1 with a recomputed checksum:
     # what the 1 garbled frame in 256 that passes the 8-bit checksum looks like.
     garble_next_cell_frames: int = 0
+    # Single-bit flips with a recomputed checksum, one per frame of the given type
+    # (frame type byte, byte offset, bit): the next such frame carries it. A
+    # current's bit 24 reads 16,844 A; settings byte 20 bit 0 reads Cell OVP 69 V.
+    flip_bits: list[tuple[int, int, int]] = field(default_factory=list)
     # Acks arrive this much later than the frame they follow.
     ack_delay_s: float = 0.0
     # The next N acks are never sent.
@@ -48,6 +52,14 @@ class Faults:
             self.garble_next_cell_frames -= 1
             return True
         return False
+
+    def take_flip(self, frame_type: int) -> tuple[int, int] | None:
+        """Consume the first pending flip for ``frame_type``: (offset, bit)."""
+        for index, (kind, offset, bit) in enumerate(self.flip_bits):
+            if kind == frame_type:
+                del self.flip_bits[index]
+                return offset, bit
+        return None
 
     def take_ack(self) -> bool:
         """Consume one ack slot; True when the ack must be sent."""

@@ -140,6 +140,13 @@ CHEMISTRY_PRESETS: Mapping[Chemistry, Mapping[str, float]] = {
 __all__ = ["RULES", "UNSET_WHEN_ZERO", "Rule", "resolution"]
 
 
+# Momentary commands among the writable registers: a set of settings (restore,
+# apply) never starts them (export leaves them out too).
+NOT_IN_SETTING_SETS: frozenset[str] = frozenset({"emergency"})
+# An error names at most this many keys, each at most this long.
+MAX_LISTED_KEYS = 10
+MAX_KEY_LENGTH = 40
+
 # ----------------------------------------------------------------- checks
 
 
@@ -163,6 +170,37 @@ def validate_change(
     _check_range(spec, normalized, variant)
     _check_chemistry(key, normalized, chemistry)
     _check_rules({**settings, key: normalized}, {key})
+
+
+def check_settings_request(
+    variant: Variant,
+    changes: Mapping[str, object],
+    *,
+    chemistry: Chemistry | str | None = None,
+) -> dict[str, SettingValue]:
+    """Refuse a target set before anything is read or sent; return it normalized.
+
+    What needs no BMS values: an empty set, unknown or unsupported keys,
+    momentary commands (``emergency``), values that are not a number / option /
+    switch (NaN, 10**400, text), out of the register's range or off its step,
+    and outside a named chemistry's window. ``validate_settings_set`` then checks
+    the cross-field rules against the BMS's confirmed values.
+    """
+    if not changes:
+        raise SettingRuleError("empty", "settings_empty")
+    momentary = [key for key in changes if key in NOT_IN_SETTING_SETS]
+    if momentary:
+        raise SettingRuleError(
+            "momentary", "setting_not_in_set", keys=_listed(momentary)
+        )
+    specs = _specs_for(variant, changes)
+    targets = {
+        key: normalize_value(specs[key], value) for key, value in changes.items()
+    }
+    for key, value in targets.items():
+        _check_range(specs[key], value, variant)
+        _check_chemistry(key, value, chemistry)
+    return targets
 
 
 def validate_settings_set(
@@ -323,10 +361,22 @@ def _specs_for(variant: Variant, keys: Iterable[str]) -> dict[str, RegisterSpec]
         raise SettingRuleError(
             "supported",
             "settings_not_supported",
-            keys=", ".join(sorted(unknown)),
+            keys=_listed(unknown),
             variant=variant,
         )
     return {key: available[key] for key in keys}
+
+
+def _listed(keys: Iterable[str]) -> str:
+    """Name at most ``MAX_LISTED_KEYS`` keys (5,000 unknown keys make one line)."""
+    ordered = sorted(keys)
+    shown = ", ".join(_shown_key(key) for key in ordered[:MAX_LISTED_KEYS])
+    more = len(ordered) - MAX_LISTED_KEYS
+    return f"{shown} … (+{more})" if more > 0 else shown
+
+
+def _shown_key(key: str) -> str:
+    return key if len(key) <= MAX_KEY_LENGTH else key[: MAX_KEY_LENGTH - 1] + "…"
 
 
 def _check_range(spec: RegisterSpec, value: SettingValue, variant: Variant) -> None:

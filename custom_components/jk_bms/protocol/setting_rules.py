@@ -92,8 +92,15 @@ def normalize(spec: RegisterSpec, value: object) -> SettingValue:
         raise RuleViolationError("number", key, _shown(value))
     try:
         finite = math.isfinite(value)
-    except OverflowError:  # an int beyond any float: 10**400
-        finite = False
+    except OverflowError:  # an int beyond any float (10**400): out of range
+        raise RuleViolationError(
+            "range",
+            key,
+            _shown(value),
+            minimum=spec.minimum,
+            maximum=spec.maximum,
+            unit=spec.unit or "",
+        ) from None
     if not finite:
         raise RuleViolationError("number", key, _shown(value))
     return value
