@@ -332,10 +332,10 @@ def _capacity_reason(cell: CellInfo, settings: Settings | None) -> str | None:
 
 def _temperature_reason(cell: CellInfo) -> str | None:
     low, high = limits.TEMPERATURE_RANGE
-    readings = list(cell.temperatures.values())
+    readings = [*cell.temperatures.values()]
     if cell.mosfet_temperature is not None:
         readings.append(cell.mosfet_temperature)
-    if any(not low <= celsius <= high for celsius in readings):
+    if readings and not low <= min(readings) <= max(readings) <= high:
         return "temperature_range"
     return None
 
@@ -361,16 +361,21 @@ def cell_step_reason(
     old, new = previous.cell_voltages, cell.cell_voltages
     if len(old) != len(new):
         return "cell_count_changed"
-    moves = [b - a for a, b in zip(old, new, strict=True) if a != 0.0 and b != 0.0]
-    if any((a == 0.0) != (b == 0.0) for a, b in zip(old, new, strict=True)):
-        return "cell_presence_changed"
-    if moves:
-        common = median(moves)
-        if abs(common) > _allowance(limits.CELL_COMMON_STEP, dt, 0.0, limit):
-            return "cell_voltage_step"
-        allowed = _allowance(limits.CELL_STEP, dt, 0.0, limit)
-        if any(abs(move - common) > allowed for move in moves):
-            return "cell_voltage_step"
+    if old != new:  # a frame in a still pack repeats its cells exactly
+        moves = []
+        for a, b in zip(old, new, strict=True):
+            if (a == 0.0) != (b == 0.0):
+                return "cell_presence_changed"
+            if a != 0.0:
+                moves.append(b - a)
+        if moves:
+            common = median(moves)
+            if abs(common) > _allowance(limits.CELL_COMMON_STEP, dt, 0.0, limit):
+                return "cell_voltage_step"
+            allowed = _allowance(limits.CELL_STEP, dt, 0.0, limit)
+            low, high = common - allowed, common + allowed
+            if not low <= min(moves) or not max(moves) <= high:
+                return "cell_voltage_step"
     before, after = previous.entries, cell.entries
     if before.keys() != after.keys():
         return "layout_changed"
