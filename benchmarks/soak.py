@@ -37,13 +37,14 @@ from pytest_homeassistant_custom_component.common import (  # type: ignore[impor
     mock_restore_cache_with_extra_data,
 )
 
-from custom_components.jk_bms.const import (
-    DOMAIN,
-    ENERGY_MAX_GAP,
-    RECONNECT_MAX_DELAY,
-)
+from custom_components.jk_bms.const import DOMAIN, ENERGY_MAX_GAP
 from custom_components.jk_bms.coordinator import JkBmsCoordinator
-from custom_components.jk_bms.protocol import CellInfo
+from custom_components.jk_bms.protocol import FrameType
+from custom_components.jk_bms.protocol.session import (
+    RECONNECT_MAX_DELAY,
+    LinkStatus,
+    Snapshot,
+)
 from virtual_bms.device import VirtualJkBms
 
 from .harness import Instance, default_options, home_assistant, rss_mib
@@ -207,12 +208,16 @@ class Soak:
             tracked = self.tracked[coordinator.address]
             tracked.last = None
 
-            def on_frame(frame: object, tracked: _Tracked = tracked) -> None:
-                if isinstance(frame, CellInfo):
+            def on_frame(snapshot: Snapshot, tracked: _Tracked = tracked) -> None:
+                if snapshot.frame_type is FrameType.CELL_INFO:
                     tracked.frame()
 
-            coordinator.client.add_frame_listener(on_frame)
-            coordinator.client.add_link_listener(tracked.link)
+            def on_link(status: LinkStatus, tracked: _Tracked = tracked) -> None:
+                if status.connected != (tracked.down_since is None):
+                    tracked.link(status.connected)  # a change, not a backoff step
+
+            coordinator.session.subscribe(on_frame)
+            coordinator.session.subscribe_link(on_link)
             tracked.frame()  # the handshake's first cell frame
             coordinators.append(coordinator)
         return coordinators
@@ -302,7 +307,7 @@ class Soak:
             self.result.unrecovered = [
                 f"{c.config_entry.title} {c.address}: "
                 f"{c.diagnostics()['reconnect_attempt']} attempts, "
-                f"last error {getattr(c, 'last_connection_error', None)!r}"[:300]
+                f"last error {c.link_error!r}"[:300]
                 for c in coordinators
                 if not c.link_connected
             ]
@@ -314,14 +319,14 @@ class Soak:
                 # energy not yet written to the state; at this time scale that
                 # would be many pack minutes, so write the last value first.
                 coordinator._async_publish()  # noqa: SLF001
-                self.result.reconnects += coordinator.client.stats.reconnects
+                self.result.reconnects += coordinator.session.stats.reconnects
                 address = coordinator.address
                 charged, discharged = (
                     coordinator.energy.charged_kwh,
                     coordinator.energy.discharged_kwh,
                 )
                 self.offsets[address] = (charged, discharged)
-                cell_info = coordinator.client.last_cell_info
+                cell_info = coordinator.snapshot.cell_info
                 if cell_info is not None and cell_info.current is not None:
                     self.with_current.add(address)
             return [
@@ -377,7 +382,7 @@ class Soak:
             )
         )
         start = time.monotonic()
-        with patch("custom_components.jk_bms.coordinator.time", self.clock):
+        with patch("custom_components.jk_bms.protocol.link.time", self.clock):
             stored = await self._run_instance(start + self.wall_s / 2, None)
             self.result.restarts += 1
             # The second instance continues the counters through RestoreSensor;

@@ -45,10 +45,14 @@ from .const import (
     ConnectionMode,
 )
 from .coordinator import JkBmsConfigEntry
-from .protocol import DeviceInfo, ProtocolError
-from .protocol.client import JkBmsClient, NotJkBmsError
+from .protocol import DeviceInfo, NotJkBmsError, ProtocolError
+from .protocol.session import JkBmsSession, LinkMode
+from .scheduler import async_connection_turn
 
 _LOGGER = logging.getLogger(__name__)
+
+# How long the config flow waits for a free proxy slot before it reports failure.
+PROBE_WAIT = 30.0  # s
 
 PAIR_SCHEMA = probatio.Schema(
     {probatio.Optional(CONF_PAIR, default=DEFAULT_PAIR): selector.BooleanSelector()}
@@ -193,19 +197,25 @@ class JkBmsConfigFlow(ConfigFlow, domain=DOMAIN):
         return None
 
     async def _async_connect_and_read(self, info: BluetoothServiceInfoBleak) -> None:
+        """Probe the BMS through a short-lived session (in a proxy-slot turn)."""
         device: BLEDevice = (
             bluetooth.async_ble_device_from_address(self.hass, info.address, True)
             or info.device
         )
-        client = JkBmsClient(lambda: device, pair=self._pair)
-        await client.connect()
-        try:
-            self._device_info = client.device_info
-            self._variant = str(client.variant)
-            cell_info = client.last_cell_info
-            self._cells = len(cell_info.cell_voltages) if cell_info else 0
-        finally:
-            await client.disconnect()
+        session = JkBmsSession(
+            lambda: device,
+            mode=LinkMode.POLL,
+            pair=self._pair,
+            connection_turn=lambda: async_connection_turn(
+                self.hass, info.address, {}, streaming=False, poll_interval=PROBE_WAIT
+            ),
+            name=info.address,
+        )
+        snapshot = await session.probe()
+        self._device_info = snapshot.device_info
+        self._variant = str(snapshot.variant)
+        cell_info = snapshot.cell_info
+        self._cells = len(cell_info.cell_voltages) if cell_info else 0
 
 
 class JkBmsOptionsFlow(OptionsFlowWithReload):

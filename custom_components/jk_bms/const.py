@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-from enum import StrEnum
 from typing import Final
+
+from .protocol.snapshot import LinkMode
 
 DOMAIN: Final = "jk_bms"
 MANUFACTURER: Final = "Jikong (JK BMS)"
@@ -15,13 +15,8 @@ SERVICE_UUID: Final = "0000ffe0-0000-1000-8000-00805f9b34fb"
 JK_MANUFACTURER_IDS: Final = frozenset({0x0B65, 0x4B4A})
 
 
-class ConnectionMode(StrEnum):
-    """How the integration holds the Bluetooth link."""
-
-    STREAM = "stream"
-    """Stay connected; the BMS streams about two cell frames a second."""
-    POLL = "poll"
-    """Connect every poll interval, read, let go (frees the proxy slot and the BMS)."""
+# How the integration holds the Bluetooth link (the session's modes).
+ConnectionMode = LinkMode
 
 
 # Options (entry.options keys).
@@ -46,13 +41,6 @@ DEFAULT_LEAVE_SLOT_FREE: Final = False
 DEFAULT_SOC_RESYNC_DAYS: Final = 30
 MIN_SOC_RESYNC_DAYS: Final = 1
 MAX_SOC_RESYNC_DAYS: Final = 365
-
-# The settings frame is not streamed: re-read it now and then in stream mode.
-SETTINGS_REFRESH_INTERVAL: Final = timedelta(minutes=5)
-
-# Reconnect backoff after the link drops (seconds): first, factor, cap.
-RECONNECT_INITIAL_DELAY: Final = 2.0
-RECONNECT_MAX_DELAY: Final = 300.0
 
 # Energy integration: a gap between two frames longer than this is not
 # integrated (link drop); in poll mode the poll interval is added.

@@ -8,6 +8,7 @@ before the hex leaves Home Assistant.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -15,7 +16,7 @@ from homeassistant.components.diagnostics import REDACTED, async_redact_data
 from homeassistant.const import CONF_ADDRESS
 from homeassistant.core import HomeAssistant
 
-from .coordinator import JkBmsConfigEntry
+from .coordinator import JkBmsConfigEntry, JkBmsCoordinator
 from .protocol import (
     CellInfo,
     DeviceInfo,
@@ -26,7 +27,6 @@ from .protocol import (
     Variant,
     build_frame,
 )
-from .protocol.client import JkBmsClient
 
 TO_REDACT = {
     CONF_ADDRESS,
@@ -54,7 +54,7 @@ _RAW_DEVICE_INFO_BLANKS = {
 }
 
 
-def _jsonable(values: dict[str, Any]) -> dict[str, Any]:
+def _jsonable(values: Mapping[str, Any]) -> dict[str, Any]:
     return {
         key: value.isoformat() if isinstance(value, datetime) else value
         for key, value in values.items()
@@ -77,31 +77,32 @@ def _raw_hex(raw: RawFrame, variant: Variant | None) -> str:
     return blanked.hex(" ")
 
 
-def _frames(client: JkBmsClient) -> dict[str, Any]:
+def _frames(coordinator: JkBmsCoordinator) -> dict[str, Any]:
+    snapshot = coordinator.snapshot
     latest: dict[FrameType, DeviceInfo | Settings | CellInfo | None] = {
-        FrameType.DEVICE_INFO: client.device_info,
-        FrameType.SETTINGS: client.settings,
-        FrameType.CELL_INFO: client.last_cell_info,
+        FrameType.DEVICE_INFO: snapshot.device_info,
+        FrameType.SETTINGS: snapshot.settings,
+        FrameType.CELL_INFO: snapshot.cell_info,
     }
     decoded: dict[FrameType, dict[str, Any]] = {
         frame_type: frame.values()
         for frame_type, frame in latest.items()
         if frame is not None
     }
-    if client.logbook is not None:
+    if snapshot.logbook is not None:
         decoded[FrameType.LOGBOOK] = {
             "entries": [
                 {"timestamp_s": e.timestamp_s, "code": e.code, "event": e.event}
-                for e in client.logbook.entries
+                for e in snapshot.logbook.entries
             ]
         }
     return {
         frame_type.name.lower(): {
             "counter": raw.counter,
-            "hex": _raw_hex(raw, client.variant),
+            "hex": _raw_hex(raw, snapshot.variant),
             "decoded": decoded.get(frame_type),
         }
-        for frame_type, raw in sorted(client.raw_frames.items())
+        for frame_type, raw in sorted(coordinator.raw_frames.items())
     }
 
 
@@ -110,20 +111,19 @@ async def async_get_config_entry_diagnostics(
 ) -> dict[str, Any]:
     """Return a redacted snapshot of one BMS, without talking to it."""
     coordinator = entry.runtime_data
-    client = coordinator.client
-    info = client.device_info
+    info = coordinator.device_info
     diagnostics: dict[str, Any] = {
         "entry": {
             "data": dict(entry.data),
             "options": dict(entry.options),
         },
-        "variant": client.variant,
-        "model": info.model if info else None,
-        "hardware_version": info.hardware_version if info else None,
-        "firmware": info.software_version if info else None,
-        "uses_factory_passwords": info.uses_factory_passwords if info else None,
+        "variant": coordinator.variant,
+        "model": info.model,
+        "hardware_version": info.hardware_version,
+        "firmware": info.software_version,
+        "uses_factory_passwords": info.uses_factory_passwords,
         "link": coordinator.diagnostics(),
-        "derived": _jsonable(coordinator.data.derived) if coordinator.data else None,
-        "frames": _frames(client),
+        "derived": _jsonable(dict(coordinator.data.derived)),
+        "frames": _frames(coordinator),
     }
     return async_redact_data(diagnostics, TO_REDACT)

@@ -28,7 +28,6 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Final
 
-from bleak_retry_connector import BleakOutOfConnectionSlotsError
 from homeassistant.components import bluetooth
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
@@ -37,8 +36,14 @@ from homeassistant.util import dt as dt_util
 
 from .const import CONF_SOC_RESYNC_DAYS, DEFAULT_SOC_RESYNC_DAYS, DOMAIN
 from .coordinator import JkBmsConfigEntry, JkBmsCoordinator
-from .protocol import VariantMismatchError, detect_variant
-from .protocol.client import NotJkBmsError
+from .protocol import (
+    MissingCharacteristicError,
+    NoFreeSlotError,
+    PairingRequiredError,
+    UnsupportedVariantError,
+    VariantMismatchError,
+    detect_variant,
+)
 from .soc_check import doubt_placeholders
 
 _LOGGER = logging.getLogger(__name__)
@@ -51,22 +56,6 @@ PASSWORD_ALARM: Final = "alarm_modify_password_in_time"  # noqa: S105 (alarm key
 # The SoC issue depends on time as well as on data: look again even when the
 # coordinator is quiet (link down, long poll interval).
 RECHECK_INTERVAL: Final = timedelta(hours=1)
-
-# Texts of connection failures, lower case (bleak gives no typed errors for these).
-_NO_SLOT_MARKERS: Final = ("connection slot", "available connection")
-_PAIRING_MARKERS: Final = (
-    "authentication",
-    "authorization",
-    "encryption",
-    "pairing",
-    "not paired",
-    "bonding",
-)
-# The client's message when no variant fits the first cell-info frame.
-_VARIANT_MARKER: Final = "cell-info frame"
-# 19.3x firmware without a bond shows an empty or partial GATT table.
-_NO_CHARACTERISTIC_MARKER: Final = "no ffe1 characteristic"
-
 
 # Stands for "not looked at yet" where None means "no error".
 _UNCHECKED: Final = Exception("unchecked")
@@ -98,6 +87,15 @@ DATA_ISSUES: Final = frozenset(
     }
 )
 
+# Connection failures by type, first match wins. A missing FFE1 characteristic
+# is what 19.3x firmware shows without a bond: the advice is to pair.
+_CONNECTION_ISSUE_TYPES: Final[tuple[tuple[type[Exception], Issue], ...]] = (
+    (NoFreeSlotError, Issue.NO_CONNECTION_SLOT),
+    (PairingRequiredError, Issue.PAIRING_REQUIRED),
+    (MissingCharacteristicError, Issue.PAIRING_REQUIRED),
+    (UnsupportedVariantError, Issue.VARIANT_UNSUPPORTED),
+)
+
 _SEVERITY: Final = {
     Issue.FACTORY_PASSWORD: ir.IssueSeverity.WARNING,
     Issue.SOC_NOT_RESYNCHRONISED: ir.IssueSeverity.WARNING,
@@ -124,22 +122,11 @@ def _causes(error: BaseException | None) -> Iterator[BaseException]:
 
 
 def classify_connection_error(error: BaseException | None) -> Issue | None:
-    """Tell which connection issue an error is, or None when it is none of ours."""
-    causes = list(_causes(error))
-    if any(isinstance(cause, BleakOutOfConnectionSlotsError) for cause in causes):
-        return Issue.NO_CONNECTION_SLOT
-    text = " ".join(str(cause) for cause in causes).lower()
-    if any(marker in text for marker in _NO_SLOT_MARKERS):
-        return Issue.NO_CONNECTION_SLOT
-    if any(marker in text for marker in _PAIRING_MARKERS):
-        return Issue.PAIRING_REQUIRED
-    not_jk = next((c for c in causes if isinstance(c, NotJkBmsError)), None)
-    if not_jk is not None:
-        message = str(not_jk).lower()
-        if _VARIANT_MARKER in message:
-            return Issue.VARIANT_UNSUPPORTED
-        if _NO_CHARACTERISTIC_MARKER in message:
-            return Issue.PAIRING_REQUIRED
+    """Tell which connection issue an error is (by its type), or None."""
+    for cause in _causes(error):
+        for error_type, issue in _CONNECTION_ISSUE_TYPES:
+            if isinstance(cause, error_type):
+                return issue
     return None
 
 
@@ -267,7 +254,7 @@ class JkBmsRepairs:
         coordinator = self.coordinator
         error: BaseException | None = None
         if not coordinator.link_connected:
-            error = coordinator.last_connection_error or coordinator.last_exception
+            error = coordinator.link_error or coordinator.last_exception
         # Only look again when the error changed (listeners run every few seconds).
         if error is not self._last_error:
             self._last_error = error

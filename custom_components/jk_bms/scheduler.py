@@ -2,9 +2,10 @@
 
 An ESPHome proxy has about three connection slots. Twelve BMS in poll mode
 that all connect when their interval is up would mostly fail with
-``BleakOutOfConnectionSlotsError`` (and go unavailable). Instead, a coordinator
-asks this scheduler for a *turn* before it connects, holds it while it talks to
-the BMS, and gives it back once it has disconnected. Turns are handed out per
+``BleakOutOfConnectionSlotsError`` (and go unavailable). Instead, a link session
+asks this scheduler for a *turn* before it connects, holds it while it is
+connected (a poll, a write between polls, a stream for as long as it lasts), and
+gives it back once it has disconnected. Turns are handed out per
 source (the proxy or adapter the BMS is reachable through), oldest request
 first, as long as the source has a free slot.
 
@@ -29,10 +30,10 @@ from typing import Any, Final
 from habluetooth import HaBluetoothSlotAllocations, get_manager
 from homeassistant.components import bluetooth
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
-from homeassistant.exceptions import HomeAssistantError
 from homeassistant.util.hass_dict import HassKey
 
 from .const import CONF_LEAVE_SLOT_FREE, DEFAULT_LEAVE_SLOT_FREE, DOMAIN
+from .protocol import NoFreeSlotError
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -47,8 +48,8 @@ DEFAULT_TURN_TIMEOUT: Final = 120.0  # s
 STREAM_TURN_TIMEOUT: Final = 30.0  # s
 
 
-class NoTurnError(HomeAssistantError):
-    """No connection slot became free in time."""
+class NoTurnError(NoFreeSlotError):
+    """No connection slot became free in time (repairs: no connection slot)."""
 
 
 @dataclass(order=True, slots=True)
@@ -270,11 +271,11 @@ def async_connection_turn(
     streaming: bool,
     poll_interval: float,
 ) -> AbstractAsyncContextManager[None]:
-    """Return the turn a coordinator takes around ``client.connect()``.
+    """Return the turn a link session holds from before connecting until it is down.
 
-    Releasing it right after the connect is fine: a BMS still connected shows
-    up in the proxy's allocations, and those count as taken. A poll waits at
-    most one poll interval; a stream leaves a slot free when its entry asks.
+    A poll waits at most one poll interval; a stream leaves a slot free when
+    its entry asks. While held, the BMS counts once: as a holder here, not again
+    when the proxy reports it among its allocations.
     """
     leave_free = bool(options.get(CONF_LEAVE_SLOT_FREE, DEFAULT_LEAVE_SLOT_FREE))
     return async_get_scheduler(hass).turn(

@@ -4,18 +4,18 @@ Every action targets one device (``device_id``), is validated before a byte is
 sent (``ServiceValidationError``), and fails with a translated
 ``HomeAssistantError`` when the BMS does not do what was asked. Settings are
 written through ``coordinator.async_write`` (validated, confirmed by read-back);
-one-shot commands through ``client.send_action`` (confirmed by the BMS's ack).
+one-shot commands through ``coordinator.async_send_action`` (confirmed by the
+BMS's ack). A multi-step action holds the link (``coordinator.async_hold_link``:
+one at a time per BMS; poll mode connects for it through the proxy's slot
+scheduler) and never touches the link session itself.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Coroutine, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
-from weakref import WeakKeyDictionary
 
 import probatio
 from homeassistant.const import ATTR_DEVICE_ID
@@ -31,16 +31,9 @@ from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import service
 from homeassistant.util import dt as dt_util
 
-from .const import DOMAIN, ConnectionMode
+from .const import DOMAIN
 from .coordinator import JkBmsConfigEntry, JkBmsCoordinator
-from .protocol import (
-    ACTIONS,
-    Command,
-    FrameType,
-    ProtocolError,
-    WriteKind,
-    registers_for,
-)
+from .protocol import ACTIONS, Command, FrameType, WriteKind, registers_for
 from .validation import (
     CHEMISTRY_PRESETS,
     Chemistry,
@@ -93,8 +86,6 @@ CALIBRATION_CHECKS: Mapping[Command, CalibrationCheck] = {
 # Never exported: momentary commands, not settings.
 NOT_EXPORTED: frozenset[str] = frozenset({"emergency"})
 
-_LOCKS: WeakKeyDictionary[JkBmsCoordinator, asyncio.Lock] = WeakKeyDictionary()
-
 
 # ------------------------------------------------------------------ plumbing
 
@@ -107,44 +98,12 @@ def _coordinator(call: ServiceCall) -> JkBmsCoordinator:
     return cast(JkBmsConfigEntry, entry).runtime_data
 
 
-def _lock(coordinator: JkBmsCoordinator) -> asyncio.Lock:
-    """One multi-step action per BMS at a time (single writes queue in the client)."""
-    return _LOCKS.setdefault(coordinator, asyncio.Lock())
-
-
-@asynccontextmanager
-async def _link(coordinator: JkBmsCoordinator) -> AsyncIterator[None]:
-    """Hold the link for the whole action (poll mode connects only for it)."""
-    client = coordinator.client
-    if client.is_connected:
-        yield
-        return
-    if coordinator.connection_mode is not ConnectionMode.POLL:
-        raise HomeAssistantError(
-            translation_domain=DOMAIN, translation_key="bms_not_connected"
-        )
-    try:
-        await client.connect()
-    except ProtocolError as err:
-        raise HomeAssistantError(
-            translation_domain=DOMAIN,
-            translation_key="action_failed",
-            translation_placeholders={"action": "connect", "error": str(err)},
-        ) from err
-    try:
-        yield
-    finally:
-        await client.disconnect()
-
-
 def _current_values(coordinator: JkBmsCoordinator) -> dict[str, object]:
     """Collect what the BMS holds now for every writable key it reports."""
-    client = coordinator.client
+    snapshot = coordinator.snapshot
     frames: dict[FrameType, Mapping[str, object]] = {
-        FrameType.SETTINGS: client.settings.values() if client.settings else {},
-        FrameType.DEVICE_INFO: (
-            client.device_info.values() if client.device_info else {}
-        ),
+        FrameType.SETTINGS: snapshot.settings.values() if snapshot.settings else {},
+        FrameType.DEVICE_INFO: snapshot.device_info.values(),
     }
     values: dict[str, object] = {}
     for key, spec in registers_for(coordinator.variant).items():
@@ -167,18 +126,6 @@ def _exported(coordinator: JkBmsCoordinator) -> dict[str, SettingValue]:
         elif isinstance(value, int | str):
             result[key] = value
     return result
-
-
-def _publish(coordinator: JkBmsCoordinator) -> None:
-    """Show what the BMS reported (re-read frames) without waiting for the cadence."""
-    client = coordinator.client
-    coordinator.async_set_updated_data(
-        replace(
-            coordinator.data,
-            settings=client.settings or coordinator.data.settings,
-            device_info=client.device_info or coordinator.data.device_info,
-        )
-    )
 
 
 async def _send_action(
@@ -206,28 +153,7 @@ async def _send_action(
             unit="",
             variant=variant,
         )
-    try:
-        await coordinator.client.send_action(command, value)
-    except ProtocolError as err:
-        raise HomeAssistantError(
-            translation_domain=DOMAIN,
-            translation_key="action_failed",
-            translation_placeholders={"action": name, "error": str(err)},
-        ) from err
-
-
-async def _refresh(coordinator: JkBmsCoordinator) -> None:
-    """Re-read settings and device info after the BMS changed them itself."""
-    try:
-        await coordinator.client.request_settings()
-        await coordinator.client.request_device_info()
-    except ProtocolError as err:
-        raise HomeAssistantError(
-            translation_domain=DOMAIN,
-            translation_key="action_failed",
-            translation_placeholders={"action": "read settings", "error": str(err)},
-        ) from err
-    _publish(coordinator)
+    await coordinator.async_send_action(command, value)
 
 
 def _changes(
@@ -301,12 +227,12 @@ def _unwrap(settings: Mapping[str, Any]) -> Mapping[str, Any]:
 async def _async_apply_chemistry_preset(call: ServiceCall) -> ServiceResponse:
     coordinator = _coordinator(call)
     chemistry = Chemistry(call.data[ATTR_CHEMISTRY])
-    async with _lock(coordinator), _link(coordinator):
+    async with coordinator.async_hold_link():
         if coordinator.variant in ACTIONS.get(PRESET_COMMANDS[chemistry], {}):
             # The BMS loads its own preset (as the JK app's automatic configuration).
             before = _exported(coordinator)
             await _send_action(coordinator, PRESET_COMMANDS[chemistry])
-            await _refresh(coordinator)
+            await coordinator.async_refresh_settings(device_info=True)
             changed = _changes(before, _exported(coordinator))
             return cast(ServiceResponse, {"changed": changed})
         # No preset command on this variant: write the preset's values the safe way.
@@ -326,7 +252,7 @@ async def _async_calibrate(call: ServiceCall, command: Command, attr: str) -> No
     coordinator = _coordinator(call)
     value = float(call.data[attr])
     check = CALIBRATION_CHECKS[command]
-    cell_info = coordinator.client.last_cell_info
+    cell_info = coordinator.snapshot.cell_info
     measured = getattr(cell_info, check.reading, None) if cell_info else None
     if isinstance(measured, int | float):
         measured = abs(measured)
@@ -340,7 +266,7 @@ async def _async_calibrate(call: ServiceCall, command: Command, attr: str) -> No
                 allowed=round(allowed, 3),
                 unit=check.unit,
             )
-    async with _lock(coordinator), _link(coordinator):
+    async with coordinator.async_hold_link():
         await _send_action(coordinator, command, value)
 
 
@@ -362,20 +288,20 @@ async def _async_set_clock(call: ServiceCall) -> None:
     coordinator = _coordinator(call)
     when: datetime = call.data.get(ATTR_TIME) or dt_util.now()
     seconds = clock_seconds(when)
-    async with _lock(coordinator), _link(coordinator):
+    async with coordinator.async_hold_link():
         await _send_action(coordinator, Command.TIME_CALIBRATION, seconds)
 
 
 async def _async_restart(call: ServiceCall) -> None:
     coordinator = _coordinator(call)
-    async with _lock(coordinator), _link(coordinator):
+    async with coordinator.async_hold_link():
         await _send_action(coordinator, Command.RESTART)
 
 
 async def _async_export_settings(call: ServiceCall) -> ServiceResponse:
     coordinator = _coordinator(call)
-    async with _lock(coordinator), _link(coordinator):
-        await _refresh(coordinator)
+    async with coordinator.async_hold_link():
+        await coordinator.async_refresh_settings(device_info=True)
         info = coordinator.device_info
         return {
             "variant": coordinator.variant.value,
@@ -397,9 +323,11 @@ async def _async_apply_settings(call: ServiceCall) -> ServiceResponse:
     validate_settings_set(
         _current_values(coordinator), coordinator.variant, target, chemistry=chemistry
     )
-    async with _lock(coordinator), _link(coordinator):
+    async with coordinator.async_hold_link():
         if not dry_run:
-            await _refresh(coordinator)  # plan against what the BMS has right now
+            await coordinator.async_refresh_settings(
+                device_info=True
+            )  # plan against what the BMS has right now
         result = await _apply(
             call, coordinator, target, chemistry=chemistry, dry_run=dry_run
         )

@@ -58,7 +58,7 @@ def repeatable_coordinator() -> Iterator[None]:
     with ExitStack() as stack:
         stack.enter_context(
             patch(
-                "custom_components.jk_bms.coordinator.time",
+                "custom_components.jk_bms.protocol.link.time",
                 SimpleNamespace(monotonic=lambda: 1000.0),
             )
         )

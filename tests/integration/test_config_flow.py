@@ -2,7 +2,7 @@
 
 The happy paths run end to end through the virtual proxy and the virtual BMS
 (Home Assistant's real Bluetooth stack in between); only failures the virtual
-BMS cannot produce are mocked at the library boundary (``JkBmsClient``).
+BMS cannot produce are mocked at the library boundary (``JkBmsSession.probe``).
 """
 
 from __future__ import annotations
@@ -26,15 +26,15 @@ from custom_components.jk_bms.const import (
     CONF_UPDATE_INTERVAL,
     DOMAIN,
 )
-from custom_components.jk_bms.protocol.client import (
-    JkBmsConnectionError,
+from custom_components.jk_bms.protocol import (
+    ConnectionFailedError,
     NotJkBmsError,
     ResponseTimeoutError,
 )
 
 from .adverts import JK_B2A8S20P, JK_BD4A8S4P, OTHER_FFE0_BMS, inject
 
-CLIENT = "custom_components.jk_bms.config_flow.JkBmsClient"
+SESSION = "custom_components.jk_bms.config_flow.JkBmsSession"
 
 
 @pytest.fixture
@@ -46,18 +46,20 @@ def mock_setup_entry() -> Iterator[AsyncMock]:
 
 @pytest.fixture
 def mock_client() -> Iterator[MagicMock]:
-    """A JkBmsClient that connects and reports a JK_B2A8S20P 11.17."""
-    with patch(CLIENT, autospec=True) as client_class:
-        client = client_class.return_value
-        client.device_info = MagicMock(
-            model="JK_B2A8S20P",
-            hardware_version="11.XW",
-            software_version="11.17",
-            device_name="JK_B2A8S20P",
+    """A link session whose probe reports a JK_B2A8S20P 11.17 (8 cells)."""
+    with patch(SESSION, autospec=True) as session_class:
+        session = session_class.return_value
+        session.probe.return_value = MagicMock(
+            device_info=MagicMock(
+                model="JK_B2A8S20P",
+                hardware_version="11.XW",
+                software_version="11.17",
+                device_name="JK_B2A8S20P",
+            ),
+            variant="JK02_32S",
+            cell_info=MagicMock(cell_voltages=(3.3,) * 8),
         )
-        client.variant = "JK02_32S"
-        client.last_cell_info = MagicMock(cell_voltages=(3.3,) * 8)
-        yield client
+        yield session
 
 
 async def _discovered_flow(hass: HomeAssistant) -> str:
@@ -87,8 +89,7 @@ async def test_bluetooth_confirm_shows_model_and_firmware(
         "variant": "JK02_32S",
         "cells": "8",
     }
-    mock_client.connect.assert_awaited_once()
-    mock_client.disconnect.assert_awaited_once()
+    mock_client.probe.assert_awaited_once()  # connect, read, let go
 
     result = await hass.config_entries.flow.async_configure(flow_id, {})
     assert result["type"] is FlowResultType.CREATE_ENTRY
@@ -101,7 +102,7 @@ async def test_bluetooth_confirm_shows_model_and_firmware(
 @pytest.mark.parametrize(
     ("error", "reason"),
     [
-        (JkBmsConnectionError("no slot"), "cannot_connect"),
+        (ConnectionFailedError("no slot"), "cannot_connect"),
         (ResponseTimeoutError("silent"), "cannot_connect"),
         (NotJkBmsError("no FFE1"), "not_jk_bms"),
         (RuntimeError("boom"), "unknown"),
@@ -113,13 +114,13 @@ async def test_bluetooth_confirm_errors_recover(
 ) -> None:
     """A failed connection shows a translated error; the next try can succeed."""
     flow_id = await _discovered_flow(hass)
-    mock_client.connect.side_effect = error
+    mock_client.probe.side_effect = error
     result = await hass.config_entries.flow.async_configure(flow_id, {})
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "bluetooth_confirm"
     assert result["errors"] == {"base": reason}
 
-    mock_client.connect.side_effect = None
+    mock_client.probe.side_effect = None
     result = await hass.config_entries.flow.async_configure(flow_id, {})
     assert result["step_id"] == "confirm"
     result = await hass.config_entries.flow.async_configure(flow_id, {})
@@ -176,14 +177,14 @@ async def test_user_lists_unconfigured_jk_and_recovers(
     )
     assert choices == {JK_B2A8S20P.address: "JK_B2A8S20P (C8:47:80:0F:D5:C5)"}
 
-    mock_client.connect.side_effect = JkBmsConnectionError("out of range")
+    mock_client.probe.side_effect = ConnectionFailedError("out of range")
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_ADDRESS: JK_B2A8S20P.address}
     )
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {"base": "cannot_connect"}
 
-    mock_client.connect.side_effect = None
+    mock_client.probe.side_effect = None
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_ADDRESS: JK_B2A8S20P.address, CONF_PAIR: False}
     )

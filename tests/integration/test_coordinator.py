@@ -43,15 +43,16 @@ from custom_components.jk_bms.const import (
 )
 from custom_components.jk_bms.coordinator import JkBmsCoordinator
 from custom_components.jk_bms.freshness import freshness_for
-from custom_components.jk_bms.protocol import Command, Variant
-from custom_components.jk_bms.protocol.client import (
-    JkBmsConnectionError,
+from custom_components.jk_bms.protocol import (
+    Command,
+    ConnectionFailedError,
     NotConnectedError,
     NotJkBmsError,
-    ReadBackError,
     ResponseTimeoutError,
-    find_characteristics,
+    Variant,
+    WriteNotConfirmedError,
 )
+from custom_components.jk_bms.protocol.client import find_characteristics
 from virtual_bms.device import VirtualJkBms
 from virtual_bms.profiles import find_profile
 from virtual_bms.proxy import VirtualProxy
@@ -336,20 +337,26 @@ async def test_link_drop_unavailable_and_back(
     messages = [r.getMessage() for r in caplog.records if r.name == LOGGER]
     assert sum("is unavailable" in m for m in messages) == 1
     assert sum("is back online" in m for m in messages) == 1
-    assert coordinator.client.stats.unexpected_disconnects == 1
+    assert coordinator.session.stats.unexpected_disconnects == 1
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 
+@pytest.mark.usefixtures("no_backoff")
 async def test_advert_after_drop_reconnects_early(
     hass: HomeAssistant, virtual_bms, virtual_proxy: VirtualProxy
 ) -> None:
     """The BMS advertises again: the long backoff is cut short."""
     bms, entry, coordinator = await setup_bms(hass, virtual_bms)
-    coordinator._reconnect_attempt = 6  # a long backoff was reached
-    bms.faults.stop_streaming = False
+    bms.faults.refuse_connections = True
     bms.drop_link()
     await hass.async_block_till_done(wait_background_tasks=True)
+    for delay in (2, 4, 8):  # three failed attempts: the next one in 16 s
+        fire(hass, delay + 0.6)
+        await hass.async_block_till_done(wait_background_tasks=True)
+    assert coordinator.session.stats.connect_failures == 3
     assert not coordinator.link_connected
+    bms.faults.refuse_connections = False
+    bms.faults.stop_streaming = False
     virtual_proxy.advertise(bms.address)
     await hass.async_block_till_done(wait_background_tasks=True)
     fire(hass, 3)
@@ -392,7 +399,9 @@ async def test_advert_loss_while_connected_keeps_entities(
 ) -> None:
     """A connected BMS stops advertising: availability follows the link, not adverts."""
     bms, entry, coordinator = await setup_bms(hass, virtual_bms)
-    coordinator._handle_advert_unavailable(None)  # what async_track_unavailable calls
+    bms.faults.stop_streaming = False
+    # Long past the advertisement stale timeout, without a single advert.
+    fire(hass, 400)
     await hass.async_block_till_done(wait_background_tasks=True)
     assert coordinator.link_connected
     assert state_of(hass, "sensor", bms.address, "total_voltage") != STATE_UNAVAILABLE
@@ -475,7 +484,7 @@ async def test_state_writes_follow_the_cadence(
 ) -> None:
     """Every frame is processed, but states are written once per cadence."""
     clock = Clock()
-    with patch("custom_components.jk_bms.coordinator.time", clock):
+    with patch("custom_components.jk_bms.protocol.link.time", clock):
         bms, entry, coordinator = await setup_bms(
             hass, virtual_bms, options={CONF_UPDATE_INTERVAL: cadence}
         )
@@ -516,14 +525,14 @@ async def test_settings_are_reread_periodically(
     fire(hass, 301)
     await hass.async_block_till_done(wait_background_tasks=True)
     assert len(bms.commands(0x96)) == requests + 1
-    assert coordinator.client.settings["cell_ovp"] == pytest.approx(3.6)
+    assert coordinator.snapshot.settings["cell_ovp"] == pytest.approx(3.6)
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 
 async def test_stalled_stream_is_restarted(hass: HomeAssistant, virtual_bms) -> None:
     """No cell frame for a while: 0x96 restarts the stream; no answer: reconnect."""
     clock = Clock()
-    with patch("custom_components.jk_bms.coordinator.time", clock):
+    with patch("custom_components.jk_bms.protocol.link.time", clock):
         bms, entry, coordinator = await setup_bms(hass, virtual_bms)
         requests = len(bms.commands(0x96))
         fire(hass, 11)  # watchdog, but the stream is fresh
@@ -535,13 +544,13 @@ async def test_stalled_stream_is_restarted(hass: HomeAssistant, virtual_bms) -> 
         assert len(bms.commands(0x96)) == requests + 1
 
         with patch.object(
-            coordinator.client,
+            coordinator.session,
             "request_settings",
-            AsyncMock(side_effect=JkBmsConnectionError("silent")),
+            AsyncMock(side_effect=ConnectionFailedError("silent")),
         ):
             fire(hass, 33)
             await hass.async_block_till_done(wait_background_tasks=True)
-        assert not bms.connected or coordinator.client.stats.disconnects >= 1
+        assert not bms.connected or coordinator.session.stats.disconnects >= 1
         assert await hass.config_entries.async_unload(entry.entry_id)
 
 
@@ -570,9 +579,9 @@ async def test_write_round_trip_and_errors(hass: HomeAssistant, virtual_bms) -> 
 
     with (
         patch.object(
-            coordinator.client,
+            coordinator.session,
             "write",
-            AsyncMock(side_effect=ReadBackError("cell_ovp", 3.57, 3.58)),
+            AsyncMock(side_effect=WriteNotConfirmedError("cell_ovp", 3.57, 3.58)),
         ),
         pytest.raises(HomeAssistantError) as not_applied,
     ):
@@ -597,16 +606,17 @@ async def test_write_select_by_option(hass: HomeAssistant, virtual_bms) -> None:
 async def test_derived_values(hass: HomeAssistant, virtual_bms) -> None:
     """Time to empty/full from the smoothed current; last full charge; headroom."""
     clock = Clock()
-    with patch("custom_components.jk_bms.coordinator.time", clock):
+    with patch("custom_components.jk_bms.protocol.link.time", clock):
         bms, entry, coordinator = await setup_bms(
             hass, virtual_bms, profile="charge", state_of_charge=0.5
         )
         for _ in range(5):
             clock.now += 1
             await bms.push_cell_info(advance_s=1)
-        derived = coordinator._derived
+        coordinator.async_publish_now()
+        derived = coordinator.data.derived
         assert derived["time_to_empty"] is None
-        cell_info = coordinator.client.last_cell_info
+        cell_info = coordinator.data.cell_info
         expected_full = (
             (cell_info.full_charge_capacity - cell_info.capacity_remaining)
             / cell_info.current
@@ -619,20 +629,22 @@ async def test_derived_values(hass: HomeAssistant, virtual_bms) -> None:
         for _ in range(5):
             clock.now += 1
             await bms.push_cell_info(advance_s=1)
-        derived = coordinator._derived
+        coordinator.async_publish_now()
+        derived = coordinator.data.derived
         assert derived["time_to_full"] is None
         assert derived["time_to_empty"] > 0
 
         # A full battery (max cell at SOC-100 % voltage) sets the last full charge.
         bms.settings["soc_100_voltage"] = 2.0
-        await coordinator.async_request_settings()
+        await coordinator.async_refresh_settings()
         clock.now += 1
         await bms.push_cell_info(advance_s=1)
-        when = coordinator._derived["last_full_charge"]
+        coordinator.async_publish_now()
+        when = coordinator.data.derived["last_full_charge"]
         assert when is not None
         # Restoring an older value keeps the newer one.
         coordinator.restore_last_full_charge(when - timedelta(days=3))
-        assert coordinator._derived["last_full_charge"] == when
+        assert coordinator.data.derived["last_full_charge"] == when
         assert await hass.config_entries.async_unload(entry.entry_id)
 
 
@@ -642,27 +654,27 @@ async def test_derived_values(hass: HomeAssistant, virtual_bms) -> None:
 async def test_client_requests_and_actions(hass: HomeAssistant, virtual_bms) -> None:
     """Device info, settings and the logbook on demand, actions acked, timeouts."""
     bms, entry, coordinator = await setup_bms(hass, virtual_bms)
-    client = coordinator.client
-    info = await client.request_device_info()
-    assert info.model == "JK_B2A8S20P"
-    logbook = await client.request_logbook()  # the captured 32S logbook
+    session = coordinator.session
+    snapshot = await session.request_device_info()
+    assert snapshot.device_info.model == "JK_B2A8S20P"
+    logbook = await session.request_logbook()  # the captured 32S logbook
     assert [e.event for e in logbook.entries][:2] == ["Boot", "Factory setting LFP"]
-    assert client.logbook == logbook
+    assert session.snapshot.logbook == logbook
     bms.variant = Variant.JK02_24S  # a 24S BMS does not answer 0xA1
     with (
         patch("custom_components.jk_bms.protocol.client.REQUEST_TIMEOUT", 0.05),
         pytest.raises(ResponseTimeoutError),
     ):
-        await client.request_logbook()
+        await session.request_logbook()
     bms.variant = Variant.JK02_32S
-    await client.send_action(Command.RESTART)
+    await session.send_action(Command.RESTART)
     await hass.async_block_till_done(wait_background_tasks=True)
     assert bms.commands(0x66)
-    assert client.stats.as_dict()["writes"] == 0
-    assert client.raw_frames
+    assert session.stats.as_dict()["writes"] == 0
+    assert session.raw_frames
     assert await hass.config_entries.async_unload(entry.entry_id)
     with pytest.raises(NotConnectedError):
-        await client.request_settings()
+        await session.request_settings()
 
 
 async def test_client_variant_fallback(hass: HomeAssistant, virtual_bms) -> None:
@@ -675,7 +687,7 @@ async def test_client_variant_fallback(hass: HomeAssistant, virtual_bms) -> None
         },
     )
     _, entry, coordinator = await setup_bms(hass, virtual_bms, profile)
-    assert coordinator.client.device_info.software_version == "10.07"
+    assert coordinator.device_info.software_version == "10.07"
     assert coordinator.variant is Variant.JK02_32S
     assert await hass.config_entries.async_unload(entry.entry_id)
 

@@ -48,7 +48,7 @@ async def test_diagnostics_snapshot(
     snapshot: SnapshotAssertion,
 ) -> None:
     """The download from the device page, as a snapshot."""
-    with patch("custom_components.jk_bms.coordinator.time", Clock()):
+    with patch("custom_components.jk_bms.protocol.link.time", Clock()):
         _, entry = await _setup(hass, virtual_bms)
         diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
     assert diagnostics == snapshot(exclude=props("last_connect_seconds"))
@@ -59,7 +59,7 @@ async def test_diagnostics_never_contain_secrets(
     hass: HomeAssistant, hass_client: ClientSessionGenerator, virtual_bms
 ) -> None:
     """No PIN, settings password, serial, address or name, in text or in hex."""
-    with patch("custom_components.jk_bms.coordinator.time", Clock()):
+    with patch("custom_components.jk_bms.protocol.link.time", Clock()):
         bms, entry = await _setup(hass, virtual_bms, "JK-PB2A16S20P")
         diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
     text = json.dumps(diagnostics)
@@ -95,7 +95,7 @@ async def test_diagnostics_include_a_logbook_once_read(
     diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
     assert "logbook" not in diagnostics["frames"]
 
-    logbook = await entry.runtime_data.client.request_logbook()
+    logbook = await entry.runtime_data.async_request_logbook()
     diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
     frame = diagnostics["frames"]["logbook"]
     entries = frame["decoded"]["entries"]

@@ -24,7 +24,7 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
 from custom_components.jk_bms.const import CONF_UPDATE_INTERVAL, DOMAIN
-from custom_components.jk_bms.coordinator import EnergyMeter
+from custom_components.jk_bms.derived import EnergyMeter
 from custom_components.jk_bms.freshness import freshness_for
 
 from .test_coordinator import Clock, add_entry, entity_id, fire, setup_bms
@@ -47,11 +47,11 @@ def test_trapezoid_charge_and_discharge() -> None:
     """Constant power integrates to P x t on the right side."""
     meter = EnergyMeter(max_gap=30)
     for second in range(3601):
-        meter.add(float(second), 1000.0)
+        meter = meter.add(float(second), 1000.0)
     assert meter.charged_kwh == pytest.approx(1.0)
     assert meter.discharged_kwh == 0
     for second in range(3601, 3601 + 1800):
-        meter.add(float(second), -2000.0)
+        meter = meter.add(float(second), -2000.0)
     # The interval across the reversal (+1000 W → -2000 W) crosses zero after 1/3 s.
     assert meter.charged_kwh == pytest.approx((3_600_000 + 1000 / 3 / 2) / 3.6e6)
     assert meter.discharged_kwh == pytest.approx(
@@ -62,8 +62,7 @@ def test_trapezoid_charge_and_discharge() -> None:
 def test_sign_change_is_split_at_the_zero_crossing() -> None:
     """+3 kW → -1 kW over 4 s: the line crosses zero after 3 s."""
     meter = EnergyMeter(max_gap=30)
-    meter.add(0.0, 3000.0)
-    meter.add(4.0, -1000.0)
+    meter = meter.add(0.0, 3000.0).add(4.0, -1000.0)
     assert meter.charged_kwh == pytest.approx(3000 * 3 / 2 / 3.6e6)
     assert meter.discharged_kwh == pytest.approx(1000 * 1 / 2 / 3.6e6)
 
@@ -71,15 +70,13 @@ def test_sign_change_is_split_at_the_zero_crossing() -> None:
 def test_gap_guard_and_break_chain() -> None:
     """A gap longer than max_gap (link down) and a broken chain add nothing."""
     meter = EnergyMeter(max_gap=30)
-    meter.add(0.0, 1000.0)
-    meter.add(100.0, 1000.0)  # 100 s gap: skipped
+    meter = meter.add(0.0, 1000.0).add(100.0, 1000.0)  # 100 s gap: skipped
     assert meter.charged_kwh == 0
-    meter.break_chain()
-    meter.add(101.0, 1000.0)
+    meter = meter.break_chain().add(101.0, 1000.0)
     assert meter.charged_kwh == 0
-    meter.add(102.0, 1000.0)
+    meter = meter.add(102.0, 1000.0)
     assert meter.charged_kwh == pytest.approx(1000 / 3.6e6)
-    meter.add(102.0, 1000.0)  # same timestamp: nothing
+    meter = meter.add(102.0, 1000.0)  # same timestamp: nothing
     assert meter.charged_kwh == pytest.approx(1000 / 3.6e6)
 
 
@@ -104,7 +101,7 @@ async def test_energy_counters_match_the_truth(
 ) -> None:
     """Charge to full, then discharge: both counters within 0.5 % of the pack's truth."""
     clock = Clock()
-    with patch("custom_components.jk_bms.coordinator.time", clock):
+    with patch("custom_components.jk_bms.protocol.link.time", clock):
         bms, entry, coordinator = await setup_bms(
             hass, virtual_bms, model, state_of_charge=0.9, capacity_ah=50
         )
@@ -137,7 +134,7 @@ async def test_energy_counters_match_the_truth(
 async def test_energy_survives_a_restart(hass: HomeAssistant, virtual_bms) -> None:
     """Reload (as on a restart): the counters continue from their last state."""
     clock = Clock()
-    with patch("custom_components.jk_bms.coordinator.time", clock):
+    with patch("custom_components.jk_bms.protocol.link.time", clock):
         bms, entry, coordinator = await setup_bms(
             hass,
             virtual_bms,
@@ -228,7 +225,7 @@ async def test_energy_dashboard_validation(
     """HA's own energy/validate finds no issue with the battery's counters."""
     assert await async_setup_component(hass, "energy", {})
     clock = Clock()
-    with patch("custom_components.jk_bms.coordinator.time", clock):
+    with patch("custom_components.jk_bms.protocol.link.time", clock):
         bms, entry, _ = await setup_bms(
             hass, virtual_bms, options={CONF_UPDATE_INTERVAL: 1}
         )
@@ -289,7 +286,7 @@ async def test_energy_stored_at_stop_is_the_latest(
 ) -> None:
     """A restart within the cadence loses no energy: the final value is stored."""
     clock = Clock()
-    with patch("custom_components.jk_bms.coordinator.time", clock):
+    with patch("custom_components.jk_bms.protocol.link.time", clock):
         bms, entry, coordinator = await setup_bms(
             hass,
             virtual_bms,

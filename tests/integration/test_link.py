@@ -11,6 +11,7 @@ from dataclasses import replace
 from unittest.mock import AsyncMock, patch
 
 import pytest
+from bleak import BleakClient
 from bleak.exc import BleakError
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import STATE_UNAVAILABLE
@@ -66,7 +67,7 @@ async def test_stream_that_stays_stalled_reconnects(
 ) -> None:
     """The BMS answers 0x96 but never streams again: not frozen values, a reconnect."""
     clock = Clock()
-    with patch("custom_components.jk_bms.coordinator.time", clock):
+    with patch("custom_components.jk_bms.protocol.link.time", clock):
         bms, entry, coordinator = await setup_bms(hass, virtual_bms)  # stream stopped
         connections = bms.connections
         requests = len(bms.commands(0x96))
@@ -106,7 +107,7 @@ async def test_reconnect_backoff_doubles_up_to_five_minutes(
 ) -> None:
     """Out of range: attempts after 2, 4, 8 … s, never more than 5 min apart."""
     bms, entry, coordinator = await setup_bms(hass, virtual_bms)
-    stats = coordinator.client.stats
+    stats = coordinator.session.stats
     bms.faults.refuse_connections = True
     bms.drop_link()
     await hass.async_block_till_done(wait_background_tasks=True)
@@ -120,12 +121,11 @@ async def test_reconnect_backoff_doubles_up_to_five_minutes(
         attempts.append(stats.connect_failures)
     assert attempts == [0, 1, 1, 2, 2, 3]
 
-    coordinator._reconnect_attempt = 20  # hours out of range
-    fire(hass, 9)  # the pending 16 s attempt, at 8 s from now, has not come yet
-    await hass.async_block_till_done(wait_background_tasks=True)
-    fire(hass, 17)
-    await hass.async_block_till_done(wait_background_tasks=True)
+    for seconds in (16.6, 32.6, 64.6, 128.6, 256.6):  # hours out of range
+        fire(hass, seconds)
+        await hass.async_block_till_done(wait_background_tasks=True)
     failures = stats.connect_failures
+    assert failures == 8
     fire(hass, 298)
     await hass.async_block_till_done(wait_background_tasks=True)
     assert stats.connect_failures == failures
@@ -148,9 +148,9 @@ async def test_lost_ack_of_a_request_is_tolerated(
     bms, entry, coordinator = await setup_bms(hass, virtual_bms)
     bms.settings["cell_ovp"] = 3.6  # changed in the JK app
     bms.faults.skip_next_acks = 1
-    await coordinator.async_request_settings()
-    assert coordinator.client.settings is not None
-    assert coordinator.client.settings["cell_ovp"] == pytest.approx(3.6)
+    await coordinator.async_refresh_settings()
+    assert coordinator.data.settings is not None
+    assert coordinator.data.settings["cell_ovp"] == pytest.approx(3.6)
     assert coordinator.diagnostics()["link"]["missing_acks"] == 1
 
     await coordinator.async_write("charging", False)
@@ -169,12 +169,12 @@ async def test_emergency_write_without_a_stream_fails_then_shows(
     ):
         await coordinator.async_write("emergency", True)
     assert caught.value.translation_key == "write_failed"
-    assert coordinator.client.last_cell_info is not None
-    assert coordinator.client.last_cell_info.emergency is False
+    assert coordinator.snapshot.cell_info is not None
+    assert coordinator.snapshot.cell_info.emergency is False
 
     await bms.push_cell_info()  # the stream is back: what the BMS did shows
     await hass.async_block_till_done()
-    assert coordinator.client.last_cell_info.emergency is True
+    assert coordinator.snapshot.cell_info.emergency is True
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 
@@ -219,11 +219,11 @@ async def test_gatt_write_error_is_a_failed_write(
 ) -> None:
     """The proxy reports a GATT error: write_failed, and the BMS's value stays shown."""
     bms, entry, coordinator = await setup_bms(hass, virtual_bms)
-    client = coordinator.client._client
-    assert client is not None
     before = coordinator.data.settings.get("charging")
     with patch.object(
-        client, "write_gatt_char", AsyncMock(side_effect=BleakError("GATT error 133"))
+        BleakClient,
+        "write_gatt_char",
+        AsyncMock(side_effect=BleakError("GATT error 133")),
     ):
         with pytest.raises(HomeAssistantError) as caught:
             await coordinator.async_write("charging", not before)
@@ -231,7 +231,7 @@ async def test_gatt_write_error_is_a_failed_write(
         assert "GATT error 133" in str(caught.value.translation_placeholders)
         fire(hass, 2)  # the re-read after the failure fails the same way
         await hass.async_block_till_done(wait_background_tasks=True)
-    assert coordinator.client.stats.write_failures == 1
+    assert coordinator.session.stats.write_failures == 1
     assert bms.settings["charging"] is before
     assert coordinator.data.settings.get("charging") is before
     await asyncio.sleep(0)
@@ -264,7 +264,7 @@ async def test_implausible_cell_frame_is_dropped_and_counted(
     link = coordinator.diagnostics()["link"]
     assert link["implausible_frames"] == 1
     assert link["decode_errors"] == 0
-    assert coordinator.client.parser_stats["bad_checksum"] == 0
+    assert coordinator.diagnostics()["parser"]["bad_checksum"] == 0
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from unittest.mock import patch
 
 import pytest
+from bleak_retry_connector import BleakOutOfConnectionSlotsError
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import CONF_ADDRESS
 from homeassistant.core import HomeAssistant
@@ -27,11 +28,13 @@ from custom_components.jk_bms.const import (
     DOMAIN,
 )
 from custom_components.jk_bms.coordinator import JkBmsCoordinator
-from custom_components.jk_bms.protocol import VariantMismatchError
-from custom_components.jk_bms.protocol.client import (
-    JkBmsConnectionError,
+from custom_components.jk_bms.protocol import (
+    MissingCharacteristicError,
     NotJkBmsError,
+    UnsupportedVariantError,
+    VariantMismatchError,
 )
+from custom_components.jk_bms.protocol.client import connection_error
 from custom_components.jk_bms.repairs import (
     Issue,
     classify_connection_error,
@@ -406,7 +409,7 @@ async def test_variant_unsupported_raised_and_cleared(
     bms = make_bms(virtual_bms, pin=USER_PIN, settings_password=USER_PASSWORD)
     entry = add_entry(hass, bms)
     with patch(
-        "custom_components.jk_bms.protocol.client.check_cell_info",
+        "custom_components.jk_bms.protocol.variant.check_cell_info",
         side_effect=VariantMismatchError("cell-info frame does not fit"),
     ):
         assert not await setup(hass, entry, bms)
@@ -442,14 +445,12 @@ async def test_unload_and_remove_delete_issues(
 
 
 def test_classify_connection_errors() -> None:
-    """What the proxies and the client say, mapped to issues (or to none)."""
+    """What proxies and BlueZ say, typed at the library boundary, mapped to issues."""
 
     def wrapped(error: Exception) -> UpdateFailed:
-        # As the coordinator raises it: UpdateFailed ← client error ← bleak error.
-        client_error = JkBmsConnectionError(str(error))
-        client_error.__cause__ = error
+        # As the coordinator raises it: UpdateFailed ← typed link error ← bleak error.
         failed = UpdateFailed("cannot connect")
-        failed.__cause__ = client_error
+        failed.__cause__ = connection_error(error)
         return failed
 
     assert classify_connection_error(None) is None
@@ -461,6 +462,10 @@ def test_classify_connection_errors() -> None:
         is Issue.NO_CONNECTION_SLOT
     )
     assert (
+        classify_connection_error(wrapped(BleakOutOfConnectionSlotsError("full")))
+        is Issue.NO_CONNECTION_SLOT
+    )
+    assert (
         classify_connection_error(
             wrapped(Exception("org.bluez.Error.AuthenticationFailed"))
         )
@@ -468,18 +473,25 @@ def test_classify_connection_errors() -> None:
     )
     assert (
         classify_connection_error(
-            NotJkBmsError("no FFE1 characteristic that writes and notifies")
+            MissingCharacteristicError(
+                "no FFE1 characteristic that writes and notifies"
+            )
         )
         is Issue.PAIRING_REQUIRED
     )
     assert (
         classify_connection_error(
-            NotJkBmsError("cell-info frame does not fit JK02_32S")
+            UnsupportedVariantError("cell-info frame does not fit JK02_32S")
         )
         is Issue.VARIANT_UNSUPPORTED
     )
+    # Typed, not read from text: the same words in another error are no issue.
     assert (
         classify_connection_error(NotJkBmsError("device info not understood")) is None
+    )
+    assert (
+        classify_connection_error(NotJkBmsError("pairing: no FFE1 characteristic"))
+        is None
     )
 
 

@@ -141,7 +141,7 @@ async def test_calibrate_voltage(
     hass: HomeAssistant, virtual_bms, model, register
 ) -> None:
     bms, entry, coordinator, device_id = await _setup(hass, virtual_bms, model)
-    measured = coordinator.client.last_cell_info.total_voltage
+    measured = coordinator.snapshot.cell_info.total_voltage
     value = round(measured + 0.1, 3)
     start = len(bms.received)
     await _call(hass, "calibrate_voltage", {"device_id": device_id, "voltage": value})
@@ -158,7 +158,7 @@ async def test_calibrate_current(
     hass: HomeAssistant, virtual_bms, model, register
 ) -> None:
     bms, entry, coordinator, device_id = await _setup(hass, virtual_bms, model)
-    measured = abs(coordinator.client.last_cell_info.current)
+    measured = abs(coordinator.snapshot.cell_info.current)
     value = round(measured * 1.05, 3)
     start = len(bms.received)
     await _call(hass, "calibrate_current", {"device_id": device_id, "current": value})
@@ -176,7 +176,7 @@ async def test_implausible_calibration_refused(
     hass: HomeAssistant, virtual_bms, service, field, factor
 ) -> None:
     bms, entry, coordinator, device_id = await _setup(hass, virtual_bms, "JK-B2A8S20P")
-    cell_info = coordinator.client.last_cell_info
+    cell_info = coordinator.snapshot.cell_info
     measured = abs(cell_info.total_voltage if field == "voltage" else cell_info.current)
     start = len(bms.received)
     with pytest.raises(ServiceValidationError) as caught:

@@ -26,7 +26,7 @@ from virtual_bms.device import VirtualJkBms
 from .platform_helpers import entity_id, publish, setup_bms, static_bms
 
 # Where the integration reads its monotonic clock (the frames' receive time).
-CLOCK = "custom_components.jk_bms.coordinator.time"
+CLOCK = "custom_components.jk_bms.protocol.link.time"
 # Under the check's 120 s gap: consecutive frames keep the rest going.
 FRAME_S = 110.0
 USER_PIN = "8642"

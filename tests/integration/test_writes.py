@@ -270,22 +270,20 @@ async def _setup(hass: HomeAssistant, virtual_bms, model: str, **options: Any):
 
 
 def _current(coordinator: JkBmsCoordinator) -> dict[str, object]:
-    client = coordinator.client
-    values: dict[str, object] = {}
-    if client.device_info is not None:
-        values.update(client.device_info.values())
-    if client.settings is not None:
-        values.update(client.settings.values())
+    snapshot = coordinator.snapshot
+    values: dict[str, object] = dict(snapshot.device_info.values())
+    if snapshot.settings is not None:
+        values.update(snapshot.settings.values())
     return values
 
 
 def _readback(coordinator: JkBmsCoordinator, key: str) -> object:
     spec = registers_for(coordinator.variant)[key]
-    client = coordinator.client
+    snapshot = coordinator.snapshot
     frame = {
-        FrameType.SETTINGS: client.settings,
-        FrameType.DEVICE_INFO: client.device_info,
-        FrameType.CELL_INFO: client.last_cell_info,
+        FrameType.SETTINGS: snapshot.settings,
+        FrameType.DEVICE_INFO: snapshot.device_info,
+        FrameType.CELL_INFO: snapshot.cell_info,
     }[spec.readback.frame_type]
     return None if frame is None else frame.values().get(spec.readback.key)
 
@@ -457,7 +455,7 @@ async def test_emergency_switch_is_confirmed_by_the_streamed_countdown(
     await hass.async_block_till_done()
     assert hass.states.get(entity_id).state == "on"
     assert bms.commands(0x6B)[-1].data == doc_frame(S32, "emergency", True)
-    cell_info = coordinator.client.last_cell_info
+    cell_info = coordinator.snapshot.cell_info
     assert cell_info is not None
     assert cell_info.emergency_time_countdown == 30 * 60  # the configured 30 min
 
@@ -478,8 +476,8 @@ async def test_emergency_not_started_is_not_applied(
     with pytest.raises(HomeAssistantError) as caught:
         await coordinator.async_write("emergency", True)
     assert caught.value.translation_key == "write_not_applied"
-    assert coordinator.client.last_cell_info is not None
-    assert coordinator.client.last_cell_info.emergency is False
+    assert coordinator.snapshot.cell_info is not None
+    assert coordinator.snapshot.cell_info.emergency is False
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 
@@ -560,8 +558,8 @@ async def test_mismatching_readback_shows_what_the_bms_has(
     with pytest.raises(HomeAssistantError) as caught:
         await coordinator.async_write("max_charge_current", 150.0)
     assert caught.value.translation_key == "write_not_applied"
-    assert coordinator.client.settings is not None
-    assert coordinator.client.settings["max_charge_current"] == 100.0
+    assert coordinator.snapshot.settings is not None
+    assert coordinator.snapshot.settings["max_charge_current"] == 100.0
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 
@@ -659,7 +657,7 @@ async def test_writes_are_serialised_with_each_other_and_reads(
     start = len(bms.received)
     await asyncio.gather(
         coordinator.async_write("max_charge_current", 120.0),
-        coordinator.async_request_settings(),
+        coordinator.async_refresh_settings(),
         coordinator.async_write("max_discharge_current", 150.0),
         coordinator.async_write("charging", False),
     )

@@ -47,3 +47,53 @@ class InvalidValueError(ProtocolError):
         self.value = value
         self.minimum = minimum
         self.maximum = maximum
+
+
+class LinkError(ProtocolError):
+    """Talking to the BMS failed (link, timeout, read-back)."""
+
+
+class ConnectionFailedError(LinkError):
+    """The link could not be established, was lost, or a GATT operation failed."""
+
+
+class PairingRequiredError(ConnectionFailedError):
+    """The firmware wants a bonded link (BlueZ reports an authentication failure)."""
+
+
+class NoFreeSlotError(ConnectionFailedError):
+    """No Bluetooth adapter or proxy in range had a free connection slot."""
+
+
+class NotConnectedError(LinkError):
+    """An operation needs the link, and it is down."""
+
+
+class ResponseTimeoutError(LinkError):
+    """The BMS did not answer a request or acknowledge a write in time."""
+
+
+class NotJkBmsError(LinkError):
+    """The device connected, but it does not look or talk like a JK BMS."""
+
+
+class MissingCharacteristicError(NotJkBmsError):
+    """No FFE1 characteristic that writes and notifies.
+
+    19.3x firmware shows an empty or partial GATT table until the link is bonded.
+    """
+
+
+class UnsupportedVariantError(NotJkBmsError):
+    """No protocol variant fits the first cell-info frame."""
+
+
+class WriteNotConfirmedError(LinkError):
+    """The BMS acknowledged a write, but reading it back shows another value."""
+
+    def __init__(self, key: str, expected: object, actual: object) -> None:
+        """Keep the key and both values for the caller's message."""
+        super().__init__(f"{key}: wrote {expected!r}, BMS reports {actual!r}")
+        self.key = key
+        self.expected = expected
+        self.actual = actual

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import struct
 
 from .enums import FrameType, Variant
-from .errors import UnknownFrameError, VariantMismatchError
+from .errors import UnknownFrameError, UnsupportedVariantError, VariantMismatchError
 from .framing import FRAME_LENGTH, RESPONSE_HEADER
 from .models import DeviceInfo
 
@@ -15,6 +16,7 @@ JK02_32S_MIN_MAJOR = 11
 JK04_MODEL_MARKERS = ("B5A",)
 _FLOAT = struct.Struct("<f")
 _JK04_CELL_RANGE = (1.0, 5.0)  # V; a JK02 frame read as float32 gives ~1e-30
+_LOGGER = logging.getLogger(__name__)
 _CELL_BLOCK = {Variant.JK02_24S: (24, 54), Variant.JK02_32S: (32, 70)}
 
 
@@ -115,3 +117,25 @@ def guess_variant(data: bytes) -> Variant | None:
         v for v in (Variant.JK02_32S, Variant.JK02_24S) if not _jk02_mismatch(data, v)
     ]
     return fitting[0] if len(fitting) == 1 else None
+
+
+def confirm_variant(detected: Variant | None, cell_frame: bytes) -> Variant:
+    """Check the first cell frame; fall back to the variant whose shape fits."""
+    candidates = [v for v in Variant if v is not detected]
+    if detected is not None:
+        candidates.insert(0, detected)
+    errors: list[str] = []
+    for candidate in candidates:
+        try:
+            check_cell_info(cell_frame, candidate)
+        except VariantMismatchError as err:
+            errors.append(str(err))
+            continue
+        if candidate is not detected:
+            _LOGGER.warning(
+                "The firmware suggests %s but the cell frames are %s",
+                detected,
+                candidate,
+            )
+        return candidate
+    raise UnsupportedVariantError("; ".join(errors))

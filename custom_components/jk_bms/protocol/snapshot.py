@@ -1,0 +1,90 @@
+"""What a link session publishes: snapshots, link status, and the shield hook it calls.
+
+Kept apart from session.py so that subscribers (and the shield) import data
+types without the link machinery.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Final, Protocol
+
+from .enums import FrameType, Variant
+from .errors import ImplausibleFrameError, ProtocolError
+from .models import CellInfo, DeviceInfo, Logbook, Settings
+from .plausibility import check_plausibility
+
+_LOGGER = logging.getLogger(__name__)
+
+IMPLAUSIBLE_CELL_INFO: Final = "implausible_cell_info"
+
+type Frame = DeviceInfo | Settings | CellInfo | Logbook
+
+
+class LinkMode(StrEnum):
+    """How the session holds the link."""
+
+    STREAM = "stream"
+    """Stay connected; the BMS streams about two cell frames a second."""
+    POLL = "poll"
+    """Connect every poll interval, read, let go (frees the proxy slot and the BMS)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """Everything known about the BMS after one accepted frame (never mutated)."""
+
+    variant: Variant
+    device_info: DeviceInfo
+    settings: Settings | None
+    cell_info: CellInfo | None
+    logbook: Logbook | None
+    frame_type: FrameType
+    received_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class LinkStatus:
+    """The link as the owner sees it; published on change and after every poll."""
+
+    connected: bool = False
+    available: bool = False
+    error: ProtocolError | None = None
+    attempt: int = 0
+
+
+class FrameShield(Protocol):
+    """Decides per decoded frame whether it can come from a real pack."""
+
+    @property
+    def drops(self) -> Mapping[str, int]:
+        """Dropped frames per reason."""
+
+    def check(self, frame: Frame, at: float) -> str | None:
+        """Return None to accept ``frame``, or the reason to drop it."""
+
+
+class PlausibilityShield:
+    """The shield until protocol/shield.py: check_plausibility() on cell frames."""
+
+    def __init__(self, variant: Variant) -> None:
+        """One per session and variant."""
+        self.variant = variant
+        self.drops: dict[str, int] = {}
+
+    def check(self, frame: Frame, at: float) -> str | None:
+        """Drop a cell frame no real pack reports."""
+        if not isinstance(frame, CellInfo):
+            return None
+        try:
+            check_plausibility(frame)
+        except ImplausibleFrameError as err:
+            _LOGGER.debug("Dropped an implausible cell frame: %s", err)
+            self.drops[IMPLAUSIBLE_CELL_INFO] = (
+                self.drops.get(IMPLAUSIBLE_CELL_INFO, 0) + 1
+            )
+            return IMPLAUSIBLE_CELL_INFO
+        return None
