@@ -1,4 +1,7 @@
-"""Command-line decoder: ``python -m custom_components.jk_bms.protocol decode HEX…``."""
+"""Command-line decoder: ``python -m custom_components.jk_bms.protocol decode HEX…``.
+
+The same as ``jkbms-decode`` / ``python -m jkbms_ble`` of the jkbms-ble library.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +19,9 @@ from .framing import Ack, RawFrame, StreamParser
 from .models import DeviceInfo, Logbook
 from .variant import guess_variant
 
-PROG = "python -m custom_components.jk_bms.protocol"
+# "python -m custom_components.jk_bms.protocol" in the integration, "python -m
+# jkbms_ble" in the library built from the same files (library/pyproject.toml).
+PROG = f"python -m {__package__}"
 _SEPARATORS = re.compile(r"[\s:,_-]|0x", re.IGNORECASE)
 
 
