@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from unittest.mock import PropertyMock, patch
+
 import pytest
 
 
@@ -19,3 +22,21 @@ def auto_enable_bluetooth(
     Bluetooth reads the integrations' matchers when it sets up, so custom
     integrations must be enabled first.
     """
+
+
+@pytest.fixture
+def no_backoff() -> Iterator[None]:
+    """bleak-retry-connector waits seconds between failed attempts: not in tests."""
+    with patch("bleak_retry_connector.calculate_backoff_time", return_value=0):
+        yield
+
+
+@pytest.fixture
+def all_entities() -> Iterator[None]:
+    """Create every entity enabled, including those disabled by default."""
+    with patch(
+        "homeassistant.helpers.entity.Entity.entity_registry_enabled_default",
+        new_callable=PropertyMock,
+        return_value=True,
+    ):
+        yield

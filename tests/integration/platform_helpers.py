@@ -1,4 +1,4 @@
-"""Shared set-up for the entity platform tests: one virtual BMS, one platform loaded."""
+"""Platform tests: one virtual BMS, one platform loaded, repeatable values (helpers.py sets up)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from types import SimpleNamespace
 from typing import Any
 from unittest.mock import PropertyMock, patch
 
-from homeassistant.const import CONF_ADDRESS, Platform
+from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 from homeassistant.util import dt as dt_util
@@ -19,8 +19,11 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.jk_bms.const import CONF_UPDATE_INTERVAL, DOMAIN
-from custom_components.jk_bms.coordinator import JkBmsCoordinator
 from virtual_bms.device import VirtualJkBms
+
+from .helpers import add_entry, coordinator_of, start
+
+__all__ = ["coordinator_of"]
 
 # The three protocol variants, plus a JK-PB (firmware 15: charge state, dry contacts).
 SNAPSHOT_MODELS = ["JK-B2A8S20P", "JK-B2A24S20P", "JK-B2A16S", "JK-PB2A16S20P"]
@@ -37,14 +40,6 @@ def all_entities_enabled() -> Iterator[None]:
         new_callable=PropertyMock,
         return_value=True,
     ):
-        yield
-
-
-@contextmanager
-def only_platform(platform: Platform | list[Platform]) -> Iterator[None]:
-    """Load just one platform (snapshot_platform wants one domain), or a few."""
-    platforms = platform if isinstance(platform, list) else [platform]
-    with patch("custom_components.jk_bms.PLATFORMS", platforms):
         yield
 
 
@@ -83,54 +78,20 @@ def static_bms(factory: Any, model: str, **options: Any) -> VirtualJkBms:
     return bms
 
 
-def add_entry(
-    hass: HomeAssistant, bms: VirtualJkBms, **options: Any
-) -> MockConfigEntry:
-    """Add a config entry for ``bms``; states are written at most once a second."""
-    options.setdefault(CONF_UPDATE_INTERVAL, 1)
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title=bms.local_name,
-        unique_id=bms.address,
-        data={CONF_ADDRESS: bms.address},
-        options=options,
-    )
-    entry.add_to_hass(hass)
-    return entry
-
-
 async def setup_bms(
     hass: HomeAssistant,
     bms: VirtualJkBms,
     platform: Platform | list[Platform],
     **options: Any,
 ) -> MockConfigEntry:
-    """Set up ``bms`` with only ``platform`` (or these platforms) loaded."""
-    entry = add_entry(hass, bms, **options)
-    with only_platform(platform):
-        assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    return entry
+    """Set up ``bms`` with only ``platform`` (or these platforms) loaded.
 
-
-async def setup_virtual_bms(
-    hass: HomeAssistant, factory: Any, model: str, **options: Any
-) -> tuple[VirtualJkBms, MockConfigEntry, JkBmsCoordinator]:
-    """Set up a streaming virtual ``model`` with every platform loaded.
-
-    ``options`` go to the virtual BMS; its pack stays still between frames.
+    States are written at most once a second (``update_interval`` 1 unless given).
     """
-    bms: VirtualJkBms = factory(model, stream_interval=0.05, time_scale=0, **options)
-    entry = add_entry(hass, bms)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    return bms, entry, coordinator_of(entry)
-
-
-def coordinator_of(entry: MockConfigEntry) -> JkBmsCoordinator:
-    """The entry's coordinator."""
-    coordinator: JkBmsCoordinator = entry.runtime_data
-    return coordinator
+    entry = add_entry(hass, bms, **{CONF_UPDATE_INTERVAL: 1, **options})
+    platforms = platform if isinstance(platform, list) else [platform]
+    assert await start(hass, entry, platforms=platforms)
+    return entry
 
 
 async def publish(

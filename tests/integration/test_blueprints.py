@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
-from unittest.mock import patch
 
 import pytest
 import yaml
 from homeassistant.components.automation.config import AUTOMATION_BLUEPRINT_SCHEMA
 from homeassistant.components.blueprint import models
 from homeassistant.components.blueprint.importer import _get_github_import_url
-from homeassistant.const import CONF_ADDRESS, STATE_ON
+from homeassistant.const import STATE_ON
 from homeassistant.core import HomeAssistant, ServiceCall
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
@@ -22,7 +20,6 @@ from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 from homeassistant.util.yaml import load_yaml_dict
 from pytest_homeassistant_custom_component.common import (
-    MockConfigEntry,
     async_fire_time_changed,
     async_mock_service,
 )
@@ -30,16 +27,16 @@ from pytest_homeassistant_custom_component.common import (
 from custom_components.jk_bms.const import CONF_UPDATE_INTERVAL, DOMAIN
 from virtual_bms.device import VirtualJkBms
 
+from . import helpers
+
 BLUEPRINTS = Path(__file__).parents[2] / "blueprints" / "automation" / "jk_bms"
 NAMES = ["cell_voltage_difference_alert.yaml", "low_cell_headroom_alert.yaml"]
 RAW_BASE = "https://raw.githubusercontent.com/jk-bms-ha/jk_bms/main/blueprints/automation/jk_bms/"
 
 
 @pytest.fixture(autouse=True)
-def no_backoff() -> Iterator[None]:
-    """No backoff sleeps between connection retries."""
-    with patch("bleak_retry_connector.calculate_backoff_time", return_value=0):
-        yield
+def auto_no_backoff(no_backoff: None) -> None:
+    """No backoff sleeps between connection retries (conftest.py's ``no_backoff``)."""
 
 
 @pytest.fixture
@@ -85,23 +82,13 @@ def test_readme_links_both_blueprints() -> None:
 
 async def setup_bms(hass: HomeAssistant, virtual_bms) -> tuple[VirtualJkBms, str]:
     """Set up the default virtual BMS with all platforms; return it and its device id."""
-    bms: VirtualJkBms = virtual_bms(
-        stream_interval=0.01,
+    bms, entry, _ = await helpers.setup_bms(
+        hass,
+        virtual_bms,
+        options={CONF_UPDATE_INTERVAL: 1},
         pin="8642",
         settings_password="97531",  # noqa: S106
     )
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title=bms.local_name,
-        unique_id=bms.address,
-        data={CONF_ADDRESS: bms.address},
-        options={CONF_UPDATE_INTERVAL: 1},
-    )
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    bms.faults.stop_streaming = True
-    await bms.flush()
     device = dr.async_get(hass).async_get_device_by_connection(
         (dr.CONNECTION_BLUETOOTH, bms.address), entry.entry_id
     )

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
-from typing import Any
-from unittest.mock import AsyncMock, MagicMock, PropertyMock, patch
+from unittest.mock import AsyncMock, MagicMock, patch
 
 import pytest
 from homeassistant.config_entries import SOURCE_BLUETOOTH, ConfigEntryState
@@ -29,10 +27,8 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import entity_registry as er
-from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
-    async_fire_time_changed,
 )
 
 from custom_components.jk_bms.const import (
@@ -57,91 +53,19 @@ from virtual_bms.device import VirtualJkBms
 from virtual_bms.profiles import find_profile
 from virtual_bms.proxy import VirtualProxy
 
+from .helpers import (
+    Clock,
+    add_entry,
+    entity_id,
+    fire,
+    session_clock,
+    setup_bms,
+    state_of,
+)
+
 MODELS = ["JK-B2A8S20P", "JK-B2A24S20P", "JK-B2A16S", "JK-PB2A16S20P"]
 MODEL_IDS = ["JK02_32S", "JK02_24S", "JK04", "JK02_32S_PB"]
 LOGGER = "custom_components.jk_bms.coordinator"
-
-
-class Clock:
-    """The coordinator's monotonic clock, moved by the test."""
-
-    def __init__(self) -> None:
-        """Start somewhere."""
-        self.now = 1000.0
-
-    def monotonic(self) -> float:
-        """Return the current time."""
-        return self.now
-
-
-@pytest.fixture
-def no_backoff() -> Iterator[None]:
-    """bleak-retry-connector waits seconds between failed attempts: not in tests."""
-    with patch("bleak_retry_connector.calculate_backoff_time", return_value=0):
-        yield
-
-
-@pytest.fixture
-def all_entities() -> Iterator[None]:
-    """Create every entity enabled, including those disabled by default."""
-    with patch(
-        "homeassistant.helpers.entity.Entity.entity_registry_enabled_default",
-        new_callable=PropertyMock,
-        return_value=True,
-    ):
-        yield
-
-
-def add_entry(
-    hass: HomeAssistant, bms: VirtualJkBms, **options: Any
-) -> MockConfigEntry:
-    """A config entry for ``bms`` as the config flow creates it."""
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title=bms.local_name,
-        unique_id=bms.address,
-        data={CONF_ADDRESS: bms.address},
-        options=options,
-    )
-    entry.add_to_hass(hass)
-    return entry
-
-
-async def setup_bms(
-    hass: HomeAssistant,
-    virtual_bms,
-    model: str = "JK-B2A8S20P",
-    *,
-    options: dict[str, Any] | None = None,
-    **bms_options: Any,
-) -> tuple[VirtualJkBms, MockConfigEntry, JkBmsCoordinator]:
-    """Set up one virtual BMS; afterwards the test pushes every cell frame itself."""
-    bms = virtual_bms(model, stream_interval=0.01, **bms_options)
-    entry = add_entry(hass, bms, **(options or {}))
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done(wait_background_tasks=True)
-    bms.faults.stop_streaming = True
-    await bms.flush()
-    return bms, entry, entry.runtime_data
-
-
-def fire(hass: HomeAssistant, seconds: float) -> None:
-    """Move Home Assistant's timers forward."""
-    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=seconds))
-
-
-def entity_id(hass: HomeAssistant, platform: str, address: str, key: str) -> str | None:
-    """Entity id of one key of one BMS."""
-    return er.async_get(hass).async_get_entity_id(platform, DOMAIN, f"{address}_{key}")
-
-
-def state_of(hass: HomeAssistant, platform: str, address: str, key: str) -> str:
-    """State of one key of one BMS."""
-    eid = entity_id(hass, platform, address, key)
-    assert eid is not None, f"no {platform} entity for {key}"
-    state = hass.states.get(eid)
-    assert state is not None
-    return state.state
 
 
 def battery_truth(bms: VirtualJkBms) -> dict[str, float | int]:
@@ -484,7 +408,7 @@ async def test_state_writes_follow_the_cadence(
 ) -> None:
     """Every frame is processed, but states are written once per cadence."""
     clock = Clock()
-    with patch("custom_components.jk_bms.protocol.link.time", clock):
+    with session_clock(clock):
         bms, entry, coordinator = await setup_bms(
             hass, virtual_bms, options={CONF_UPDATE_INTERVAL: cadence}
         )
@@ -532,7 +456,7 @@ async def test_settings_are_reread_periodically(
 async def test_stalled_stream_is_restarted(hass: HomeAssistant, virtual_bms) -> None:
     """No cell frame for a while: 0x96 restarts the stream; no answer: reconnect."""
     clock = Clock()
-    with patch("custom_components.jk_bms.protocol.link.time", clock):
+    with session_clock(clock):
         bms, entry, coordinator = await setup_bms(hass, virtual_bms)
         requests = len(bms.commands(0x96))
         fire(hass, 11)  # watchdog, but the stream is fresh
@@ -606,7 +530,7 @@ async def test_write_select_by_option(hass: HomeAssistant, virtual_bms) -> None:
 async def test_derived_values(hass: HomeAssistant, virtual_bms) -> None:
     """Time to empty/full from the smoothed current; last full charge; headroom."""
     clock = Clock()
-    with patch("custom_components.jk_bms.protocol.link.time", clock):
+    with session_clock(clock):
         bms, entry, coordinator = await setup_bms(
             hass, virtual_bms, profile="charge", state_of_charge=0.5
         )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from unittest.mock import patch
 
 from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.components.diagnostics import (
@@ -14,7 +13,7 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from syrupy.assertion import SnapshotAssertion
 from syrupy.filters import props
 
-from .test_coordinator import Clock, add_entry
+from .helpers import Clock, add_entry, session_clock
 
 PIN = "8642"
 SETTINGS_PASSWORD = "975310"  # noqa: S105 - a test value that must never leak
@@ -48,7 +47,7 @@ async def test_diagnostics_snapshot(
     snapshot: SnapshotAssertion,
 ) -> None:
     """The download from the device page, as a snapshot."""
-    with patch("custom_components.jk_bms.protocol.link.time", Clock()):
+    with session_clock(Clock()):
         _, entry = await _setup(hass, virtual_bms)
         diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
     assert diagnostics == snapshot(exclude=props("last_connect_seconds"))
@@ -59,7 +58,7 @@ async def test_diagnostics_never_contain_secrets(
     hass: HomeAssistant, hass_client: ClientSessionGenerator, virtual_bms
 ) -> None:
     """No PIN, settings password, serial, address or name, in text or in hex."""
-    with patch("custom_components.jk_bms.protocol.link.time", Clock()):
+    with session_clock(Clock()):
         bms, entry = await _setup(hass, virtual_bms, "JK-PB2A16S20P")
         diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
     text = json.dumps(diagnostics)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from unittest.mock import patch
 
 import pytest
 from homeassistant.components.energy.data import async_get_manager
@@ -27,7 +26,7 @@ from custom_components.jk_bms.const import CONF_UPDATE_INTERVAL, DOMAIN
 from custom_components.jk_bms.derived import EnergyMeter
 from custom_components.jk_bms.freshness import freshness_for
 
-from .test_coordinator import Clock, add_entry, entity_id, fire, setup_bms
+from .helpers import Clock, add_entry, entity_id, fire, session_clock, setup_bms
 
 
 @pytest.fixture(autouse=True)
@@ -101,7 +100,7 @@ async def test_energy_counters_match_the_truth(
 ) -> None:
     """Charge to full, then discharge: both counters within 0.5 % of the pack's truth."""
     clock = Clock()
-    with patch("custom_components.jk_bms.protocol.link.time", clock):
+    with session_clock(clock):
         bms, entry, coordinator = await setup_bms(
             hass, virtual_bms, model, state_of_charge=0.9, capacity_ah=50
         )
@@ -134,7 +133,7 @@ async def test_energy_counters_match_the_truth(
 async def test_energy_survives_a_restart(hass: HomeAssistant, virtual_bms) -> None:
     """Reload (as on a restart): the counters continue from their last state."""
     clock = Clock()
-    with patch("custom_components.jk_bms.protocol.link.time", clock):
+    with session_clock(clock):
         bms, entry, coordinator = await setup_bms(
             hass,
             virtual_bms,
@@ -225,7 +224,7 @@ async def test_energy_dashboard_validation(
     """HA's own energy/validate finds no issue with the battery's counters."""
     assert await async_setup_component(hass, "energy", {})
     clock = Clock()
-    with patch("custom_components.jk_bms.protocol.link.time", clock):
+    with session_clock(clock):
         bms, entry, _ = await setup_bms(
             hass, virtual_bms, options={CONF_UPDATE_INTERVAL: 1}
         )
@@ -286,7 +285,7 @@ async def test_energy_stored_at_stop_is_the_latest(
 ) -> None:
     """A restart within the cadence loses no energy: the final value is stored."""
     clock = Clock()
-    with patch("custom_components.jk_bms.protocol.link.time", clock):
+    with session_clock(clock):
         bms, entry, coordinator = await setup_bms(
             hass,
             virtual_bms,

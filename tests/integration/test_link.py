@@ -27,14 +27,7 @@ from custom_components.jk_bms.const import (
 from custom_components.jk_bms.protocol import Variant, checksum
 from virtual_bms.profiles import find_profile
 
-from .test_coordinator import (
-    Clock,
-    add_entry,
-    fire,
-    no_backoff,  # noqa: F401 - fixture
-    setup_bms,
-    state_of,
-)
+from .helpers import Clock, add_entry, fire, session_clock, setup_bms, state_of
 
 CLIENT = "custom_components.jk_bms.protocol.client"
 
@@ -67,7 +60,7 @@ async def test_stream_that_stays_stalled_reconnects(
 ) -> None:
     """The BMS answers 0x96 but never streams again: not frozen values, a reconnect."""
     clock = Clock()
-    with patch("custom_components.jk_bms.protocol.link.time", clock):
+    with session_clock(clock):
         bms, entry, coordinator = await setup_bms(hass, virtual_bms)  # stream stopped
         connections = bms.connections
         requests = len(bms.commands(0x96))

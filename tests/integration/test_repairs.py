@@ -11,7 +11,6 @@ from unittest.mock import patch
 import pytest
 from bleak_retry_connector import BleakOutOfConnectionSlotsError
 from homeassistant.config_entries import ConfigEntryState
-from homeassistant.const import CONF_ADDRESS
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.update_coordinator import UpdateFailed
@@ -44,6 +43,8 @@ from virtual_bms.device import VirtualJkBms
 from virtual_bms.faults import Faults
 from virtual_bms.proxy import VirtualProxy
 
+from . import helpers
+
 TRANSLATIONS = Path(__file__).parents[2] / "custom_components/jk_bms/translations"
 FACTORY_SECRETS = ("1234", "123456")
 USER_PIN = "8642"
@@ -64,15 +65,7 @@ def add_entry(
     hass: HomeAssistant, bms: VirtualJkBms, **options: object
 ) -> MockConfigEntry:
     """A config entry for ``bms`` (state writes every second)."""
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title=bms.local_name,
-        unique_id=bms.address,
-        data={CONF_ADDRESS: bms.address},
-        options={CONF_UPDATE_INTERVAL: 1, **options},
-    )
-    entry.add_to_hass(hass)
-    return entry
+    return helpers.add_entry(hass, bms, **{CONF_UPDATE_INTERVAL: 1, **options})
 
 
 def make_bms(
@@ -83,29 +76,15 @@ def make_bms(
 
 
 async def setup(hass: HomeAssistant, entry: MockConfigEntry, bms: VirtualJkBms) -> bool:
-    """Set up one entry (without platforms: repairs need only the coordinator).
-
-    Afterwards the stream stops: the test pushes every further cell frame itself.
-    """
-    bms.faults.stop_streaming = False
-    with patch("custom_components.jk_bms.PLATFORMS", []):
-        result = await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    bms.faults.stop_streaming = True
-    await bms.flush()
-    return result
+    """Set up one entry without platforms (repairs need only the coordinator)."""
+    return await helpers.start(hass, entry, bms, platforms=[])
 
 
 async def reload(
     hass: HomeAssistant, entry: MockConfigEntry, bms: VirtualJkBms
 ) -> None:
-    """Reload: the client connects again and re-reads the device info."""
-    bms.faults.stop_streaming = False
-    with patch("custom_components.jk_bms.PLATFORMS", []):
-        await hass.config_entries.async_reload(entry.entry_id)
-    await hass.async_block_till_done()
-    bms.faults.stop_streaming = True
-    await bms.flush()
+    """Reload: the session connects again and re-reads the device info."""
+    await helpers.start(hass, entry, bms, platforms=[], reload=True)
 
 
 def issue(

@@ -10,7 +10,7 @@ from unittest.mock import patch
 
 import pytest
 from homeassistant.config_entries import ConfigEntryState
-from homeassistant.const import CONF_ADDRESS, STATE_UNAVAILABLE
+from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 from homeassistant.util import dt as dt_util
@@ -22,7 +22,6 @@ from pytest_homeassistant_custom_component.common import (
 from custom_components.jk_bms.const import (
     CONF_CONNECTION_MODE,
     CONF_POLL_INTERVAL,
-    DOMAIN,
 )
 from custom_components.jk_bms.coordinator import JkBmsCoordinator
 from custom_components.jk_bms.scheduler import (
@@ -31,22 +30,11 @@ from custom_components.jk_bms.scheduler import (
     NoTurnError,
     async_get_scheduler,
 )
-from virtual_bms.device import VirtualJkBms
 from virtual_bms.proxy import VirtualProxy
 
+from .helpers import add_entry
+
 POLL_INTERVAL = 30
-
-
-def _entry(hass: HomeAssistant, bms: VirtualJkBms, **options: Any) -> MockConfigEntry:
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title=bms.local_name,
-        unique_id=bms.address,
-        data={CONF_ADDRESS: bms.address},
-        options=options,
-    )
-    entry.add_to_hass(hass)
-    return entry
 
 
 class SlotWatch:
@@ -88,7 +76,7 @@ async def test_twelve_polling_bms_share_three_slots(
     watch = SlotWatch(virtual_proxy)
     devices = [virtual_bms(stream_interval=0.01) for _ in range(12)]
     entries = [
-        _entry(
+        add_entry(
             hass,
             bms,
             **{CONF_CONNECTION_MODE: "poll", CONF_POLL_INTERVAL: POLL_INTERVAL},
@@ -134,7 +122,7 @@ async def test_streaming_bms_leave_a_slot_free(
     streams = [virtual_bms(stream_interval=0.05) for _ in range(3)]
     poller = virtual_bms(stream_interval=0.01)
     options = {CONF_LEAVE_SLOT_FREE: True}
-    first, second, third = (_entry(hass, bms, **options) for bms in streams)
+    first, second, third = (add_entry(hass, bms, **options) for bms in streams)
     with patch("custom_components.jk_bms.scheduler.STREAM_TURN_TIMEOUT", 0.2):
         # Loading the integration sets the three up at once.
         await hass.config_entries.async_setup(first.entry_id)
@@ -148,7 +136,7 @@ async def test_streaming_bms_leave_a_slot_free(
         assert virtual_proxy.free_slots == 1
 
         # The free slot is what a poller (or the phone app) uses.
-        polled = _entry(
+        polled = add_entry(
             hass,
             poller,
             **{CONF_CONNECTION_MODE: "poll", CONF_POLL_INTERVAL: POLL_INTERVAL},
@@ -174,7 +162,7 @@ async def test_streams_without_the_option_take_every_slot(
 ) -> None:
     """Without the option a stream may take the last slot (the old behaviour)."""
     streams = [virtual_bms(stream_interval=0.05) for _ in range(3)]
-    entries = [_entry(hass, bms) for bms in streams]
+    entries = [add_entry(hass, bms) for bms in streams]
     await hass.config_entries.async_setup(entries[0].entry_id)
     await hass.async_block_till_done()
     assert all(e.state is ConfigEntryState.LOADED for e in entries)

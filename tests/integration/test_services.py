@@ -18,7 +18,7 @@ from virtual_bms.chemistry import Chemistry as PackChemistry
 from virtual_bms.chemistry import protection_preset
 from virtual_bms.device import VirtualJkBms
 
-from .platform_helpers import setup_virtual_bms
+from .helpers import setup_bms
 
 HEADER = bytes.fromhex("AA5590EB")
 
@@ -30,8 +30,8 @@ def frame(register: int, value: bytes = b"") -> bytes:
 
 
 async def _setup(hass: HomeAssistant, virtual_bms, model: str, **options: Any):
-    bms, entry, coordinator = await setup_virtual_bms(
-        hass, virtual_bms, model, **options
+    bms, entry, coordinator = await setup_bms(
+        hass, virtual_bms, model, live=True, options={"update_interval": 1}, **options
     )
     devices = dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id)
     return bms, entry, coordinator, devices[0].id

@@ -19,14 +19,14 @@ from custom_components.jk_bms.validation import RULES
 from tests.test_validation_rules import BASE, BREAKING
 from virtual_bms.profiles import find_profile
 
-from .platform_helpers import setup_virtual_bms
+from .helpers import setup_bms
 
 TRANSLATIONS = Path(__file__).parents[2] / "custom_components/jk_bms/translations"
 
 
 async def _setup(hass: HomeAssistant, virtual_bms, model: str, **options: Any):
-    bms, entry, coordinator = await setup_virtual_bms(
-        hass, virtual_bms, model, **options
+    bms, entry, coordinator = await setup_bms(
+        hass, virtual_bms, model, live=True, options={"update_interval": 1}, **options
     )
     await async_get_translations(hass, "en", "exceptions", {DOMAIN})
     return bms, entry, coordinator

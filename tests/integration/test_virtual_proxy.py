@@ -9,8 +9,6 @@ Every test connects the way the integration does: ``async_ble_device_from_addres
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from unittest.mock import patch
 
 import bleak_retry_connector
 import pytest
@@ -129,13 +127,6 @@ class Central:
     async def disconnect(self) -> None:
         if self.client is not None:
             await self.client.disconnect()
-
-
-@pytest.fixture
-def no_backoff() -> Iterator[None]:
-    """Retry connections without waiting (failure tests)."""
-    with patch("bleak_retry_connector.calculate_backoff_time", return_value=0):
-        yield
 
 
 def _free_slots(proxy: VirtualProxy) -> int:

@@ -13,12 +13,10 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from homeassistant.const import CONF_ADDRESS
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import (
-    MockConfigEntry,
     async_fire_time_changed,
 )
 
@@ -34,7 +32,7 @@ from custom_components.jk_bms.protocol import (
 from custom_components.jk_bms.validation import SettingRuleError, validate_change
 from virtual_bms.device import VirtualJkBms
 
-from .platform_helpers import setup_virtual_bms
+from .helpers import add_entry, setup_bms
 
 S24, S32, J04 = Variant.JK02_24S, Variant.JK02_32S, Variant.JK04
 HEADER = bytes.fromhex("AA5590EB")
@@ -266,7 +264,9 @@ def test_doc_frames_match_worked_examples(
 
 
 async def _setup(hass: HomeAssistant, virtual_bms, model: str, **options: Any):
-    return await setup_virtual_bms(hass, virtual_bms, model, **options)
+    return await setup_bms(
+        hass, virtual_bms, model, live=True, options={"update_interval": 1}, **options
+    )
 
 
 def _current(coordinator: JkBmsCoordinator) -> dict[str, object]:
@@ -609,14 +609,7 @@ async def test_lost_ack_rereads_what_the_bms_applied(
 ) -> None:
     """The BMS applies the value but its ack is lost: error, then the real value."""
     bms: VirtualJkBms = virtual_bms(model, stream_interval=0.05, time_scale=0)
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title=bms.local_name,
-        unique_id=bms.address,
-        data={CONF_ADDRESS: bms.address},
-        options={"update_interval": 1, "connection_mode": mode},
-    )
-    entry.add_to_hass(hass)
+    entry = add_entry(hass, bms, update_interval=1, connection_mode=mode)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
     entity_id = _entity_id(hass, platform, bms.address, key)

@@ -1,0 +1,160 @@
+"""The integration tests' one set-up: a virtual BMS behind the virtual proxy, its entry, time.
+
+Every test module sets up through these (fixtures such as ``no_backoff`` live in
+conftest.py):
+
+* ``add_entry(hass, bms, **options)``: the config entry the config flow creates.
+* ``start(hass, entry, bms)``: set it up, let everything settle, then stop the
+  BMS's stream: from there on the test pushes every cell frame itself.
+* ``setup_bms(hass, virtual_bms, model, ...)``: a virtual BMS, its entry, set up;
+  hand-fed frames by default, or ``live=True`` for a stream every 0.05 s of a pack
+  that stays still between frames.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Any
+from unittest.mock import patch
+
+from homeassistant.const import CONF_ADDRESS, Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
+from homeassistant.util import dt as dt_util
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed,
+)
+
+from custom_components.jk_bms.const import DOMAIN
+from custom_components.jk_bms.coordinator import JkBmsCoordinator
+from virtual_bms.device import VirtualJkBms
+
+DEFAULT_MODEL = "JK-B2A8S20P"
+
+
+class Clock:
+    """The link session's monotonic clock, moved by the test (see ``session_clock``)."""
+
+    def __init__(self) -> None:
+        """Start somewhere."""
+        self.now = 1000.0
+
+    def monotonic(self) -> float:
+        """Return the current time."""
+        return self.now
+
+
+@contextmanager
+def session_clock(clock: Clock) -> Iterator[Clock]:
+    """Let the test move the session's receive times and stall watchdog.
+
+    (Home Assistant's time control moves the timers; the receive times that the
+    energy integration and the watchdog compare are the session's own clock.)
+    """
+    with patch("custom_components.jk_bms.protocol.link.time", clock):
+        yield clock
+
+
+def add_entry(
+    hass: HomeAssistant, bms: VirtualJkBms, **options: Any
+) -> MockConfigEntry:
+    """A config entry for ``bms`` as the config flow creates it."""
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title=bms.local_name,
+        unique_id=bms.address,
+        data={CONF_ADDRESS: bms.address},
+        options=options,
+    )
+    entry.add_to_hass(hass)
+    return entry
+
+
+@contextmanager
+def only_platforms(platforms: list[Platform] | None) -> Iterator[None]:
+    """Load just these platforms (None: all of them)."""
+    if platforms is None:
+        yield
+        return
+    with patch("custom_components.jk_bms.PLATFORMS", platforms):
+        yield
+
+
+async def start(
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    bms: VirtualJkBms | None = None,
+    *,
+    platforms: list[Platform] | None = None,
+    reload: bool = False,
+) -> bool:
+    """Set ``entry`` up (or reload it) and let everything settle.
+
+    With ``bms``, it streams during the set-up (the handshake waits for a cell
+    frame) and stops afterwards: the test pushes every further cell frame itself.
+    """
+    if bms is not None:
+        bms.faults.stop_streaming = False
+    with only_platforms(platforms):
+        if reload:
+            result = await hass.config_entries.async_reload(entry.entry_id)
+        else:
+            result = await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done(wait_background_tasks=True)
+    if bms is not None:
+        bms.faults.stop_streaming = True
+        await bms.flush()
+    return result
+
+
+async def setup_bms(
+    hass: HomeAssistant,
+    virtual_bms: Any,
+    model: str = DEFAULT_MODEL,
+    *,
+    options: dict[str, Any] | None = None,
+    live: bool = False,
+    platforms: list[Platform] | None = None,
+    **bms_options: Any,
+) -> tuple[VirtualJkBms, MockConfigEntry, JkBmsCoordinator]:
+    """Set up one virtual ``model``; ``bms_options`` go to the virtual BMS.
+
+    Hand-fed (default): afterwards the test pushes every cell frame itself.
+    ``live``: it streams every 0.05 s, and its pack stays still between frames.
+    """
+    if live:
+        bms_options.setdefault("time_scale", 0)
+    bms: VirtualJkBms = virtual_bms(
+        model, stream_interval=0.05 if live else 0.01, **bms_options
+    )
+    entry = add_entry(hass, bms, **(options or {}))
+    assert await start(hass, entry, None if live else bms, platforms=platforms)
+    return bms, entry, coordinator_of(entry)
+
+
+def coordinator_of(entry: MockConfigEntry) -> JkBmsCoordinator:
+    """The entry's coordinator."""
+    coordinator: JkBmsCoordinator = entry.runtime_data
+    return coordinator
+
+
+def fire(hass: HomeAssistant, seconds: float) -> None:
+    """Move Home Assistant's timers forward."""
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=seconds))
+
+
+def entity_id(hass: HomeAssistant, platform: str, address: str, key: str) -> str | None:
+    """Entity id of one key of one BMS."""
+    return er.async_get(hass).async_get_entity_id(platform, DOMAIN, f"{address}_{key}")
+
+
+def state_of(hass: HomeAssistant, platform: str, address: str, key: str) -> str:
+    """State of one key of one BMS."""
+    eid = entity_id(hass, platform, address, key)
+    assert eid is not None, f"no {platform} entity for {key}"
+    state = hass.states.get(eid)
+    assert state is not None
+    return state.state
