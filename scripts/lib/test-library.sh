@@ -27,7 +27,11 @@ fi
 # The protocol tests, importing the installed package instead of the integration.
 tar --exclude=__pycache__ -cf - -C "$repo/tests" protocol | tar -xf - -C "$work/check/tests"
 touch "$work/check/tests/__init__.py"
-sed -i 's/custom_components\.jk_bms\.protocol/jkbms_ble/g' "$work"/check/tests/protocol/*.py
+# The bit-flip sweep the shield test runs lives with the benchmarks.
+mkdir -p "$work/check/benchmarks"
+cp "$repo"/benchmarks/{__init__,report,bitflip_sweep}.py "$work/check/benchmarks/"
+sed -i 's/custom_components\.jk_bms\.protocol/jkbms_ble/g' \
+  "$work"/check/tests/protocol/*.py "$work"/check/benchmarks/*.py
 cat >"$work/check/tests/conftest.py" <<'PY'
 """The deterministic hypothesis profile of the project's own tests/conftest.py."""
 
