@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import pytest
+from homeassistant.const import MAJOR_VERSION, MINOR_VERSION
 from hypothesis import HealthCheck, settings
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
 from syrupy.assertion import SnapshotAssertion
@@ -30,3 +31,14 @@ settings.load_profile("ci" if os.environ.get("CI") else "dev")
 def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
     """Snapshots in Home Assistant's format (the plugin's fixture is shadowed)."""
     return snapshot.use_extension(HomeAssistantSnapshotExtension)
+
+
+@pytest.fixture
+def expected_lingering_timers() -> bool:
+    """Bluetooth's device-expiry timer outlives a test under the 2026.6 harness.
+
+    Its set-up of the Bluetooth stack (JK_BMS_HA=oldest) leaves the scanner's
+    expiry timer behind at teardown; the 2026.10 harness cleans it up, so there a
+    lingering timer still fails the test.
+    """
+    return (MAJOR_VERSION, MINOR_VERSION) < (2026, 10)

@@ -38,13 +38,14 @@ def test_manifest_never_matches_ffe0_alone() -> None:
 
 
 def test_hacs_json_has_only_keys_hacs_accepts() -> None:
-    """HACS rejects unknown keys; the minimum HA version is the one we test."""
+    """HACS rejects unknown keys; the minimum is the release the oldest suite tests."""
     hacs = json.loads((ROOT / "hacs.json").read_text())
     assert set(hacs) <= HACS_KEYS
     assert hacs["name"] == "JK BMS"
-    requirements = (ROOT / "requirements_test.txt").read_text()
-    assert "pytest-homeassistant-custom-component==0.13.375" in requirements
-    assert hacs["homeassistant"] == "2026.10.4"
+    oldest = (ROOT / "requirements_test_oldest.txt").read_text()
+    # 0.13.340 pins Home Assistant 2026.6.4, the newest patch of the minimum 2026.6
+    assert "pytest-homeassistant-custom-component==0.13.340" in oldest
+    assert hacs["homeassistant"] == "2026.6.0"
 
 
 def test_brand_icon_is_a_square_png() -> None:

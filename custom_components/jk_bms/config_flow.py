@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from typing import Any, override
 
-import probatio
 from bleak.backends.device import BLEDevice
 from homeassistant.components import bluetooth
 from homeassistant.components.bluetooth import (
@@ -21,6 +20,7 @@ from homeassistant.const import CONF_ADDRESS
 from homeassistant.core import callback
 from homeassistant.helpers import selector
 
+from .compat import probatio
 from .const import (
     CONF_CONNECTION_MODE,
     CONF_LEAVE_SLOT_FREE,

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-import probatio
 from homeassistant.const import ATTR_DEVICE_ID
 from homeassistant.core import (
     HomeAssistant,
@@ -31,6 +30,7 @@ from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import service
 from homeassistant.util import dt as dt_util
 
+from .compat import probatio
 from .const import DOMAIN
 from .coordinator import JkBmsConfigEntry, JkBmsCoordinator
 from .protocol import ACTIONS, Command, FrameType, WriteKind, registers_for
