@@ -393,7 +393,7 @@ def _find_entities(j: Journey) -> None:
             e
             for e in mine
             if e["entity_id"].startswith(domain + ".")
-            and e["unique_id"].endswith("_" + key)
+            and e["unique_id"].partition("_")[2] == key  # "<address>_<key>"
         ]
         if found:
             j.entities[name] = found[0]["entity_id"]

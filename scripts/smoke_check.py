@@ -14,7 +14,8 @@ from typing import Any
 import aiohttp
 
 DOMAIN = "jk_bms"
-# Entity description keys that must show a number (unique id "<address>_<key>").
+# Entity description keys that must show a number (unique id "<address>_<key>";
+# the address has no underscore).
 NUMERIC_KEYS = ("state_of_charge", "total_voltage", "current", "cell_voltage_1")
 
 
@@ -134,7 +135,9 @@ async def main(base: str, log_file: Path, version: str) -> None:
                 if e["config_entry_id"] == entry_id
             }
             wanted = {
-                key: next(eid for uid, eid in mine.items() if uid.endswith("_" + key))
+                key: next(
+                    eid for uid, eid in mine.items() if uid.partition("_")[2] == key
+                )
                 for key in NUMERIC_KEYS
             }
 

@@ -21,6 +21,7 @@ from homeassistant.helpers.debounce import Debouncer
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
 
+from .compat import async_register_advertisement_callback
 from .const import (
     CONF_CONNECTION_MODE,
     CONF_PAIR,
@@ -114,7 +115,7 @@ class JkBmsCoordinator(LinkCommands, DataUpdateCoordinator[JkBmsData]):
         self._unsubs += [
             # Every advert, even unchanged ones: RSSI, the best path, and the
             # moment a dropped BMS is back on the air.
-            bluetooth.async_register_advertisement_callback(
+            async_register_advertisement_callback(
                 self.hass, self._handle_advertisement, self.address
             ),
             # Last: a fired listen_once is already gone (see _async_handle_stop).

@@ -256,8 +256,8 @@ async def test_device_registry(
     bms = static_bms(virtual_bms, model)
     entry = await setup_bms(hass, bms, Platform.SENSOR)
     info = coordinator_of(entry).device_info
-    device = device_registry.async_get_device_by_connection(
-        (dr.CONNECTION_BLUETOOTH, bms.address), entry.entry_id
+    device = device_registry.async_get_device(
+        connections={(dr.CONNECTION_BLUETOOTH, bms.address)}
     )
     assert device is not None
     assert device.manufacturer == "Jikong (JK BMS)"
