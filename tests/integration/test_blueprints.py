@@ -25,6 +25,7 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.jk_bms.const import CONF_UPDATE_INTERVAL, DOMAIN
+from tests.ha_compat import device_by_connection
 from virtual_bms.device import VirtualJkBms
 
 from . import helpers
@@ -89,8 +90,8 @@ async def setup_bms(hass: HomeAssistant, virtual_bms) -> tuple[VirtualJkBms, str
         pin="8642",
         settings_password="97531",  # noqa: S106
     )
-    device = dr.async_get(hass).async_get_device_by_connection(
-        (dr.CONNECTION_BLUETOOTH, bms.address), entry.entry_id
+    device = device_by_connection(
+        dr.async_get(hass), (dr.CONNECTION_BLUETOOTH, bms.address), entry.entry_id
     )
     assert device is not None
     return bms, device.id

@@ -18,6 +18,7 @@ from syrupy.assertion import SnapshotAssertion
 
 from custom_components.jk_bms.freshness import freshness_for
 from custom_components.jk_bms.protocol import FrameType, Variant
+from tests.ha_compat import device_by_connection
 from virtual_bms.proxy import VirtualProxy
 
 from .platform_helpers import (
@@ -256,8 +257,8 @@ async def test_device_registry(
     bms = static_bms(virtual_bms, model)
     entry = await setup_bms(hass, bms, Platform.SENSOR)
     info = coordinator_of(entry).device_info
-    device = device_registry.async_get_device(
-        connections={(dr.CONNECTION_BLUETOOTH, bms.address)}
+    device = device_by_connection(
+        device_registry, (dr.CONNECTION_BLUETOOTH, bms.address), entry.entry_id
     )
     assert device is not None
     assert device.manufacturer == "Jikong (JK BMS)"

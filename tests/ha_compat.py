@@ -1,0 +1,18 @@
+"""The tests' one place for APIs that differ between supported Home Assistant releases."""
+
+from __future__ import annotations
+
+from homeassistant.helpers import device_registry as dr
+
+
+def device_by_connection(
+    registry: dr.DeviceRegistry, connection: tuple[str, str], entry_id: str
+) -> dr.DeviceEntry | None:
+    """The device with CONNECTION in ENTRY_ID.
+
+    2026.10 added async_get_device_by_connection and made async_get_device raise
+    in tests; 2026.6 has only async_get_device.
+    """
+    if hasattr(registry, "async_get_device_by_connection"):
+        return registry.async_get_device_by_connection(connection, entry_id)  # type: ignore[no-any-return]
+    return registry.async_get_device(connections={connection})
