@@ -141,6 +141,8 @@ async def test_every_entity_exists_for_the_dev_bms(
                 # Unknown until the pack has rested an hour (soc_check.py).
                 "soc_from_the_cells",
                 "soc_doubtful",
+                # Unknown until the BMS logs something new (event.py).
+                "bms_event",
             )
         ):
             assert state.state != STATE_UNKNOWN, entity_id

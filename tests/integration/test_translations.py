@@ -23,6 +23,7 @@ from homeassistant.helpers.entity import EntityDescription
 
 from custom_components.jk_bms import (
     binary_sensor,
+    event,
     number,
     select,
     sensor,
@@ -64,6 +65,7 @@ DESCRIPTIONS: dict[str, Sequence[JkBmsEntityDescription]] = {
     "switch": switch.SWITCHES,
     "number": number.ALL_NUMBERS,
     "select": select.SELECTS,
+    "event": event.EVENTS,
 }
 WRITE_KINDS = {
     "switch": WriteKind.SWITCH,
