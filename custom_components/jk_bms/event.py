@@ -94,6 +94,7 @@ class JkBmsEventEntity(JkBmsEntity, EventEntity):
         self._seen_logbook: Logbook | None = None
         self._seen_cell_info: CellInfo | None = None
         self._was_connected = False
+        self._reading = False  # a read is in flight (poll mode: until the next poll)
 
     @property
     @override
@@ -183,9 +184,10 @@ class JkBmsEventEntity(JkBmsEntity, EventEntity):
     def _maybe_read(self, cell_info: CellInfo | None, connected: bool) -> None:
         count = None if cell_info is None else cell_info.detail_logs_count
         now = time.monotonic()
-        if not connected or not self._reads.due(count, now):
+        if self._reading or not connected or not self._reads.due(count, now):
             return
         self._reads.read(now)
+        self._reading = True
         self.coordinator.config_entry.async_create_background_task(
             self.hass, self._read_logbook(), f"{self.entity_id} logbook read"
         )
@@ -196,6 +198,8 @@ class JkBmsEventEntity(JkBmsEntity, EventEntity):
         except HomeAssistantError as err:
             self._reads.failed(time.monotonic())
             _LOGGER.debug("%s: logbook read failed: %s", self.entity_id, err)
+        finally:
+            self._reading = False
 
     def _fire(self, event: BmsEvent) -> None:
         self._trigger_event(event.event_type, event.attributes())

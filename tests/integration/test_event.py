@@ -283,6 +283,44 @@ async def test_app_switching_unknown_codes_and_garbled_frames(
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 
+async def test_a_failed_read_is_made_again_after_the_reconnect(
+    hass: HomeAssistant, virtual_bms, clock: Clock
+) -> None:
+    """The link drops in the middle of the logbook answer: read again, fire once."""
+    bms: VirtualJkBms = virtual_bms(stream_interval=0.01)
+    entry = await setup_entry(hass, bms)
+    entity_id = event_entity(hass, bms)
+    assert entity_id is not None
+    fired = Fired(hass, entity_id)
+    undervoltage(bms)
+    bms.battery.advance(5)
+    await bms.push_cell_info(advance_s=0)  # Detail Logs Count grew
+    await hass.async_block_till_done()
+    bms.drop_link(after_bytes=150)  # the logbook answer is cut off
+    clock.mono += MIN_READ_INTERVAL_S
+    clock.now += timedelta(seconds=2)
+    async_fire_time_changed(hass, clock.now)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    await bms.flush()
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert not bms.connected
+    assert len(bms.commands(LOGBOOK_READ)) == 2
+    assert fired.states == []
+
+    bms.faults.stop_streaming = False  # the reconnect's handshake needs a cell frame
+    for _ in range(3):
+        clock.mono += 10
+        clock.now += timedelta(seconds=10)
+        async_fire_time_changed(hass, clock.now)
+        await hass.async_block_till_done(wait_background_tasks=True)
+        await bms.flush()
+        await hass.async_block_till_done(wait_background_tasks=True)
+    assert bms.connected
+    assert len(bms.commands(LOGBOOK_READ)) == 3
+    assert fired.types == ["cell_undervoltage_protection"]
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
 async def test_poll_mode_reads_the_logbook_inside_its_polls(
     hass: HomeAssistant, virtual_bms, clock: Clock
 ) -> None:
