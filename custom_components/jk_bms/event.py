@@ -9,6 +9,7 @@ the entity's restore data, so nothing fires twice after a reconnect or a restart
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
@@ -95,6 +96,7 @@ class JkBmsEventEntity(JkBmsEntity, EventEntity):
         self._seen_cell_info: CellInfo | None = None
         self._was_connected = False
         self._reading = False  # a read is in flight (poll mode: until the next poll)
+        self._read_task: asyncio.Task[None] | None = None
 
     @property
     @override
@@ -127,6 +129,7 @@ class JkBmsEventEntity(JkBmsEntity, EventEntity):
     async def async_added_to_hass(self) -> None:
         """Restore what was seen last, then look at the current data."""
         await super().async_added_to_hass()
+        self.async_on_remove(self._cancel_read)
         extra = await self.async_get_last_extra_data()
         story = extra.as_dict().get(STORY_KEY) if extra is not None else None
         if isinstance(story, dict):
@@ -188,9 +191,15 @@ class JkBmsEventEntity(JkBmsEntity, EventEntity):
             return
         self._reads.read(now)
         self._reading = True
-        self.coordinator.config_entry.async_create_background_task(
-            self.hass, self._read_logbook(), f"{self.entity_id} logbook read"
-        )
+        # Not a tracked background task: in poll mode the read waits for the
+        # next poll (minutes), and nothing should wait for it (start-up, tests).
+        # Cancelled when the entity goes.
+        self._read_task = self.hass.loop.create_task(self._read_logbook())
+
+    @callback
+    def _cancel_read(self) -> None:
+        if self._read_task is not None:
+            self._read_task.cancel()
 
     async def _read_logbook(self) -> None:
         try:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+
 import pytest
 from homeassistant.components.recorder import Recorder
 from homeassistant.core import HomeAssistant
@@ -27,6 +30,16 @@ from .test_event import (
 )
 
 __all__ = ["clock", "no_backoff"]  # fixtures used here
+
+
+@pytest.fixture(autouse=True)
+def quiet_sql() -> Iterator[None]:
+    """The test harness logs every SQL statement; the recorder thread outlives capture."""
+    logger = logging.getLogger("sqlalchemy.engine")
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    yield
+    logger.setLevel(level)
 
 
 @pytest.fixture(autouse=True)
