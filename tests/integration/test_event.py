@@ -87,6 +87,10 @@ class Clock:
         self.now += timedelta(seconds=seconds)
         async_fire_time_changed(hass, self.now)
         await settle(hass, bms)
+        await bms.push_cell_info(advance_s=0.5)  # the stream goes on
+        self.now += timedelta(seconds=1)
+        async_fire_time_changed(hass, self.now)
+        await settle(hass, bms)
 
 
 async def settle(hass: HomeAssistant, bms: VirtualJkBms) -> None:
