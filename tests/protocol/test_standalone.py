@@ -44,7 +44,14 @@ def test_only_relative_imports_the_standard_library_and_bleak() -> None:
 
 def test_decoding_needs_no_bleak() -> None:
     """The package itself (decode, encode, CLI) imports nothing from bleak."""
-    for name in ("__init__.py", "cli.py", "__main__.py", "decoding.py", "plan.py"):
+    for name in (
+        "__init__.py",
+        "cli.py",
+        "__main__.py",
+        "decoding.py",
+        "building.py",
+        "plan.py",
+    ):
         tops = {
             module.split(".")[0]
             for level, module in _imports(PACKAGE / name)

@@ -5,6 +5,7 @@ See README.md in this directory for an overview and the command-line decoder.
 
 from __future__ import annotations
 
+from .building import build_frame
 from .commands import (
     ACTIONS,
     Command,
@@ -18,7 +19,6 @@ from .commands import (
     registers_for,
 )
 from .decoding import (
-    build_frame,
     decode_cell_info,
     decode_device_info,
     decode_frame,
