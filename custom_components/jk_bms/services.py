@@ -27,10 +27,9 @@ from homeassistant.core import (
 )
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import config_validation as cv
-from homeassistant.helpers import service
 from homeassistant.util import dt as dt_util
 
-from .compat import probatio
+from .compat import async_get_config_entry_for_device, probatio
 from .const import DOMAIN
 from .coordinator import JkBmsConfigEntry, JkBmsCoordinator
 from .protocol import ACTIONS, Command, FrameType, WriteKind, registers_for
@@ -92,9 +91,7 @@ NOT_EXPORTED: frozenset[str] = frozenset({"emergency"})
 
 def _coordinator(call: ServiceCall) -> JkBmsCoordinator:
     """Find the targeted device's coordinator (ServiceValidationError if none/unloaded)."""
-    _, entry = service.async_get_device_and_config_entry(
-        call.hass, DOMAIN, call.data[ATTR_DEVICE_ID]
-    )
+    entry = async_get_config_entry_for_device(call.hass, call.data[ATTR_DEVICE_ID])
     return cast(JkBmsConfigEntry, entry).runtime_data
 
 
