@@ -26,7 +26,8 @@ from custom_components.jk_bms import (
     event,
     number,
     select,
-    sensor,
+    sensor_descriptions,
+    sensor_values,
     switch,
     validation,
 )
@@ -48,7 +49,7 @@ LANGUAGES = tuple(
 )
 # States of non-enum sensors that the frontend shows translated.
 EXTRA_STATES: dict[tuple[str, str], list[str]] = {
-    ("sensor", "errors"): [sensor.NO_ERRORS],
+    ("sensor", "errors"): [sensor_values.NO_ERRORS],
 }
 # Twins that never exist together: a setting is a number where the variant has a
 # write register and a read-only sensor where it has none.
@@ -60,7 +61,7 @@ EXCLUSIVE_TWINS = {
 }
 
 DESCRIPTIONS: dict[str, Sequence[JkBmsEntityDescription]] = {
-    "sensor": sensor.ALL_SENSORS,
+    "sensor": sensor_descriptions.ALL_SENSORS,
     "binary_sensor": binary_sensor.ALL_BINARY_SENSORS,
     "switch": switch.SWITCHES,
     "number": number.ALL_NUMBERS,
