@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from homeassistant.components import bluetooth
 from homeassistant.const import CONF_ADDRESS, Platform
 from homeassistant.core import HomeAssistant
@@ -13,6 +15,8 @@ from .const import DOMAIN
 from .coordinator import JkBmsConfigEntry, JkBmsCoordinator
 from .repairs import JkBmsRepairs, async_delete_issues, async_update_connection_issues
 from .services import async_setup_services
+
+_LOGGER = logging.getLogger(__name__)
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
@@ -53,6 +57,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: JkBmsConfigEntry) -> boo
         async_update_connection_issues(hass, entry, address, coordinator.last_exception)
         raise
     entry.runtime_data = coordinator
+    _LOGGER.info("%s connected (%s)", coordinator.name, coordinator.connection_mode)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     entry.async_on_unload(JkBmsRepairs(hass, entry, coordinator).async_start())
     return True
@@ -63,7 +68,11 @@ async def async_unload_entry(hass: HomeAssistant, entry: JkBmsConfigEntry) -> bo
     # The entities store their state when removed: give them the latest values
     # first (the coordinator's shutdown only runs after the platforms unloaded).
     entry.runtime_data.async_publish_now()
-    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+    if not await hass.config_entries.async_unload_platforms(entry, PLATFORMS):
+        return False
+    # The coordinator's shutdown lets go of the link next.
+    _LOGGER.info("%s disconnected (unloaded)", entry.runtime_data.name)
+    return True
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: JkBmsConfigEntry) -> None:

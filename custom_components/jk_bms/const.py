@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Final
 
 from .protocol.snapshot import LinkMode
 
 DOMAIN: Final = "jk_bms"
 MANUFACTURER: Final = "Jikong (JK BMS)"
+
+# Home Assistant's coordinator logs each hand-over of data ("Manually updated …
+# data") at debug, once per state cadence. Its own logger passes info and up
+# (its errors), so a debug log shows the link, not the cadence; a `logger:`
+# entry for this name brings those lines back.
+UPDATES_LOGGER: Final = logging.getLogger(f"{__package__}.coordinator.updates")
+UPDATES_LOGGER.setLevel(logging.INFO)
 
 # The advertised service; never enough alone (other BMS brands use it too), so
 # discovery also requires one of JK's manufacturer ids (see manifest.json).

@@ -31,8 +31,8 @@ from .const import (
     DEFAULT_PAIR,
     DEFAULT_POLL_INTERVAL,
     DEFAULT_UPDATE_INTERVAL,
-    DOMAIN,
     ENERGY_MAX_GAP,
+    UPDATES_LOGGER,
     ConnectionMode,
 )
 from .data import DataBuilder, JkBmsData
@@ -69,9 +69,9 @@ class JkBmsCoordinator(LinkCommands, DataUpdateCoordinator[JkBmsData]):
         )
         super().__init__(
             hass,
-            _LOGGER,
+            UPDATES_LOGGER,
             config_entry=entry,
-            name=f"{DOMAIN} {entry.title}",
+            name=f"{entry.title} ({address})",  # in log lines
             always_update=False,
         )
         self.address = address
@@ -145,6 +145,8 @@ class JkBmsCoordinator(LinkCommands, DataUpdateCoordinator[JkBmsData]):
         self.link_error = status.error
         if not self._live:
             return  # the first refresh reports for itself
+        if status.available and not self.link_connected:
+            _LOGGER.info("%s is back online", self.name)
         if self.connection_mode is ConnectionMode.POLL:
             self.link_connected = status.available
             if status.available:
@@ -159,12 +161,10 @@ class JkBmsCoordinator(LinkCommands, DataUpdateCoordinator[JkBmsData]):
             self.async_update_listeners()  # the repairs look at the error
             return
         self.link_connected = status.available
-        name = f"{self.config_entry.title} ({self.address})"
         if status.available and self._pending is not None:
-            _LOGGER.info("%s is back online", name)
             self.async_set_updated_data(self._pending)  # availability changed
         else:
-            _LOGGER.info("%s is unavailable: link lost", name)
+            _LOGGER.info("%s is unavailable: link lost", self.name)
             self._publisher.async_cancel()
             self.async_update_listeners()
 
