@@ -284,8 +284,9 @@ class JkBmsRepairs:
         alarm = data.cell_info is not None and PASSWORD_ALARM in data.cell_info.alarms
         if not (data.device_info.uses_factory_passwords or alarm):
             return None
-        # Deliberately nothing from the secrets: only the model, to find the BMS.
-        return {"model": data.device_info.model}
+        # Deliberately nothing from the secrets: the name (in every issue) says
+        # which BMS. Not its model too: that is often the name ("X (X)").
+        return {}
 
     def _soc_not_resynchronised(self) -> dict[str, str] | None:
         data = self.coordinator.data

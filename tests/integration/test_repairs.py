@@ -13,6 +13,7 @@ from bleak_retry_connector import BleakOutOfConnectionSlotsError
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers import translation
 from homeassistant.helpers.update_coordinator import UpdateFailed
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import (
@@ -46,6 +47,7 @@ from virtual_bms.proxy import VirtualProxy
 from . import helpers
 
 TRANSLATIONS = Path(__file__).parents[2] / "custom_components/jk_bms/translations"
+LANGUAGES = sorted(path.stem for path in TRANSLATIONS.glob("*.json"))
 FACTORY_SECRETS = ("1234", "123456")
 USER_PIN = "8642"
 USER_PASSWORD = "97531"  # noqa: S105 (a test value)
@@ -137,10 +139,7 @@ async def test_factory_password_raised_and_cleared(
     assert found.severity is ir.IssueSeverity.WARNING
     assert found.translation_key == "factory_password"
     assert found.is_fixable is False
-    assert found.translation_placeholders == {
-        "name": entry.title,
-        "model": entry.runtime_data.device_info.model,
-    }
+    assert found.translation_placeholders == {"name": entry.title}
     assert_no_secrets(found, *FACTORY_SECRETS, USER_PASSWORD)
 
     # The user changed the PIN in the JK app; the next connection reads it.
@@ -381,6 +380,36 @@ async def test_variant_mismatch_raised_and_cleared(
     assert issue(hass, Issue.VARIANT_MISMATCH, entry) is None
 
 
+@pytest.mark.parametrize("language", LANGUAGES)
+async def test_issue_texts_name_the_bms_once(
+    hass: HomeAssistant, virtual_bms, language: str
+) -> None:
+    """As shown under Repairs: the BMS's name once, never "JK_B2A8S20P (JK_B2A8S20P)".
+
+    The virtual BMS is named like its model, as most JK units are out of the box.
+    """
+    bms = make_bms(virtual_bms)  # factory passwords
+    bms.device_info["software_version"] = "10.07"  # and a variant mismatch
+    entry = add_entry(hass, bms)
+    assert await setup(hass, entry, bms)
+    model = entry.runtime_data.device_info.model
+    assert entry.title == model
+    texts = await translation.async_get_translations(hass, language, "issues", {DOMAIN})
+    for kind in (Issue.FACTORY_PASSWORD, Issue.VARIANT_MISMATCH):
+        found = issue(hass, kind, entry)
+        assert found is not None
+        placeholders = found.translation_placeholders or {}
+        prefix = f"component.{DOMAIN}.issues.{kind}"
+        title = texts[f"{prefix}.title"].format(**placeholders)
+        description = texts[f"{prefix}.description"].format(**placeholders)
+        assert entry.title in title, (kind, title)
+        assert title.count(entry.title) == 1, (kind, title)
+        for text in (title, description):
+            assert f"({model})" not in text, (kind, text)
+            assert f"({model}," not in text, (kind, text)
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
 async def test_variant_unsupported_raised_and_cleared(
     hass: HomeAssistant, virtual_bms
 ) -> None:
@@ -474,7 +503,7 @@ def test_classify_connection_errors() -> None:
     )
 
 
-@pytest.mark.parametrize("language", ["en", "de"])
+@pytest.mark.parametrize("language", LANGUAGES)
 def test_issue_texts(language: str) -> None:
     """Every issue has a title and steps; placeholders match; no password in a text."""
     issues = json.loads((TRANSLATIONS / f"{language}.json").read_text())["issues"]
