@@ -58,7 +58,6 @@ from .framing import (
     checksum,
 )
 from .models import CellInfo, Decoded, DeviceInfo, Logbook, LogEntry, Settings
-from .plausibility import check_plausibility
 from .register_spec import (
     Encoding,
     Readback,
@@ -128,7 +127,6 @@ __all__ = [
     "build_command",
     "build_frame",
     "check_cell_info",
-    "check_plausibility",
     "checksum",
     "decode_cell_info",
     "decode_device_info",

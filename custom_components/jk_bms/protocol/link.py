@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
@@ -33,6 +32,7 @@ from .errors import (
 from .framing import RawFrame
 from .models import CellInfo, DeviceInfo, Logbook, Settings
 from .register_spec import Readback
+from .setting_rules import holds, normalize
 from .snapshot import Frame, FrameShield, LinkMode, LinkStatus, Snapshot
 
 _LOGGER = logging.getLogger(__name__)
@@ -48,17 +48,6 @@ _FRAME_TYPES: Final[Mapping[type, tuple[str, FrameType]]] = {
     CellInfo: ("cell_info", FrameType.CELL_INFO),
     Logbook: ("logbook", FrameType.LOGBOOK),
 }
-
-
-def values_match(actual: object, expected: float | str, tolerance: float) -> bool:
-    """Compare a read-back value with the value written."""
-    if isinstance(expected, str) or isinstance(actual, str):
-        return actual == expected
-    if isinstance(expected, bool) or isinstance(actual, bool):
-        return bool(actual) == bool(expected)
-    if not isinstance(actual, int | float):
-        return False
-    return math.isclose(actual, expected, rel_tol=1e-5, abs_tol=tolerance)
 
 
 def no_turn() -> AbstractAsyncContextManager[None]:
@@ -316,7 +305,7 @@ class LinkCore:
         async with self._link() as client, self._io:
             if not self.connected:
                 raise NotConnectedError("not connected")
-            return await client.request(command, frame_type)
+            return await self._accepted_request(client, command, frame_type)
 
     async def request_settings(self) -> Snapshot:
         """Re-read the settings (0x96; also restarts a stalled stream)."""
@@ -351,7 +340,9 @@ class LinkCore:
             raise NotConnectedError("not connected yet")
         payload = encode_write(key, value, self._variant)  # validates first
         spec = registers_for(self._variant)[key]
-        tolerance = (spec.step or spec.factor or 0.0) / 2
+        target = normalize(spec, value)
+        if self._shield is not None:
+            self._shield.expect_write(spec.readback.key, target)
         sent = False
         try:
             async with self._link() as client, self._io:
@@ -361,9 +352,9 @@ class LinkCore:
                 sent = True
                 await client.send_acked(payload)
                 actual = await self._read_back(
-                    spec.readback, lambda got: values_match(got, value, tolerance)
+                    spec.readback, lambda got: holds(spec, got, target)
                 )
-            if not values_match(actual, value, tolerance):
+            if not holds(spec, actual, target):
                 raise WriteNotConfirmedError(key, value, actual)
         except ProtocolError:
             if sent:
@@ -397,7 +388,23 @@ class LinkCore:
             if readback.frame_type is FrameType.DEVICE_INFO
             else Command.SETTINGS
         )
-        return self._value(await client.request(command, readback.frame_type), readback)
+        raw = await self._accepted_request(client, command, readback.frame_type)
+        return self._value(raw, readback)
+
+    async def _accepted_request(
+        self, client: JkBmsClient, command: Command, frame_type: FrameType
+    ) -> RawFrame:
+        """Request a frame; while the shield drops the answer, ask again (a few times).
+
+        A garbled settings frame or one with a value changed behind our back is
+        not trusted until read twice: the second read decides.
+        """
+        raw = await client.request(command, frame_type)
+        for _ in range(FIRST_FRAME_ATTEMPTS - 1):
+            if self._accepted_frame(raw) is not None:
+                break
+            raw = await client.request(command, frame_type)
+        return raw
 
     def _value(self, raw: RawFrame, readback: Readback) -> object:
         frame = self._accepted_frame(raw)

@@ -23,20 +23,14 @@ from .enums import FrameType, Variant
 from .errors import ImplausibleFrameError, NotConnectedError, ProtocolError
 from .link import LinkCore, no_turn
 from .models import Logbook
-from .snapshot import (
-    FrameShield,
-    LinkMode,
-    LinkStatus,
-    PlausibilityShield,
-    Snapshot,
-)
+from .shield import FrameShield as DefaultShield
+from .snapshot import FrameShield, LinkMode, LinkStatus, Snapshot
 
 __all__ = [
     "FrameShield",
     "JkBmsSession",
     "LinkMode",
     "LinkStatus",
-    "PlausibilityShield",
     "Snapshot",
 ]
 
@@ -65,7 +59,7 @@ class JkBmsSession(LinkCore):
         poll_interval: float = 60.0,
         pair: bool = False,
         connection_turn: Callable[[], AbstractAsyncContextManager[None]] = no_turn,
-        shield_factory: Callable[[Variant], FrameShield] = PlausibilityShield,
+        shield_factory: Callable[[Variant], FrameShield] = DefaultShield,
         create_task: Callable[[Coroutine[Any, Any, None]], asyncio.Task[None]]
         | None = None,
         name: str = "",

@@ -114,8 +114,13 @@ class FrameShield:
             self._cell, self._cell_candidate = (cell, at), None
             return None
         previous, since = self._cell
-        reason = cell_step_reason(previous, cell, at - since, self.current_limit)
+        written = self._written_cells(cell)
+        reason = cell_step_reason(
+            previous, cell, at - since, self.current_limit, free=written
+        )
         if reason is None:
+            for key in written & self._expected.keys():
+                del self._expected[key]
             self._cell, self._cell_candidate = (cell, at), None
             return None
         candidate = self._cell_candidate
@@ -127,6 +132,20 @@ class FrameShield:
             return None
         self._cell_candidate = (cell, at)
         return reason
+
+    def _written_cells(self, cell: CellInfo) -> frozenset[str]:
+        """Keys a write's read-back may move at once (emergency and its countdown)."""
+        free: set[str] = set()
+        for key, target in self._expected.items():
+            spec = REGISTERS.get(key)
+            if (
+                spec is not None
+                and target is not None
+                and key in cell.entries
+                and holds(spec, cell.entries[key], target)
+            ):
+                free |= limits.WRITTEN_TOGETHER.get(key, {key})
+        return frozenset(free)
 
     # ---------------------------------------------------------- settings
 
@@ -354,9 +373,17 @@ def _balancer_reason(cell: CellInfo) -> str | None:
 
 
 def cell_step_reason(
-    previous: CellInfo, cell: CellInfo, dt: float, limit: float
+    previous: CellInfo,
+    cell: CellInfo,
+    dt: float,
+    limit: float,
+    *,
+    free: frozenset[str] = frozenset(),
 ) -> str | None:
-    """Return why ``cell`` cannot follow ``previous`` after ``dt`` seconds, or None."""
+    """Return why ``cell`` cannot follow ``previous`` after ``dt`` seconds, or None.
+
+    ``free``: keys a write just changed (their read-back moves them at once).
+    """
     dt = max(dt, 0.0)
     old, new = previous.cell_voltages, cell.cell_voltages
     if len(old) != len(new):
@@ -392,7 +419,7 @@ def cell_step_reason(
         return "balancer_status_changed"  # a real switch moves the current too
     for key, value in after.items():
         was = before[key]
-        if value == was:
+        if value == was or key in free:
             continue
         if key in limits.STATICALLY_CHECKED or key.startswith("cell_voltage_"):
             continue

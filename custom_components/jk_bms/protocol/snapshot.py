@@ -1,25 +1,22 @@
 """What a link session publishes: snapshots, link status, and the shield hook it calls.
 
+The shield itself is ``shield.FrameShield`` (the default of every session).
+
 Kept apart from session.py so that subscribers (and the shield) import data
 types without the link machinery.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Final, Protocol
+from typing import Protocol
 
 from .enums import FrameType, Variant
-from .errors import ImplausibleFrameError, ProtocolError
+from .errors import ProtocolError
+from .fields import Value
 from .models import CellInfo, DeviceInfo, Logbook, Settings
-from .plausibility import check_plausibility
-
-_LOGGER = logging.getLogger(__name__)
-
-IMPLAUSIBLE_CELL_INFO: Final = "implausible_cell_info"
 
 type Frame = DeviceInfo | Settings | CellInfo | Logbook
 
@@ -66,25 +63,5 @@ class FrameShield(Protocol):
     def check(self, frame: Frame, at: float) -> str | None:
         """Return None to accept ``frame``, or the reason to drop it."""
 
-
-class PlausibilityShield:
-    """The shield until protocol/shield.py: check_plausibility() on cell frames."""
-
-    def __init__(self, variant: Variant) -> None:
-        """One per session and variant."""
-        self.variant = variant
-        self.drops: dict[str, int] = {}
-
-    def check(self, frame: Frame, at: float) -> str | None:
-        """Drop a cell frame no real pack reports."""
-        if not isinstance(frame, CellInfo):
-            return None
-        try:
-            check_plausibility(frame)
-        except ImplausibleFrameError as err:
-            _LOGGER.debug("Dropped an implausible cell frame: %s", err)
-            self.drops[IMPLAUSIBLE_CELL_INFO] = (
-                self.drops.get(IMPLAUSIBLE_CELL_INFO, 0) + 1
-            )
-            return IMPLAUSIBLE_CELL_INFO
-        return None
+    def expect_write(self, key: str, value: Value) -> None:
+        """Let the read-back of a write change ``key`` to ``value`` at once."""

@@ -102,3 +102,7 @@ NO_VOLTAGE: Final = 1.0  # V
 STATICALLY_CHECKED: frozenset[str] = frozenset({"balancer_status", "balancing"})
 # Device-info values that move on their own: uptime counts seconds.
 DEVICE_INFO_STEPS: Mapping[str, Step] = {"uptime": Step(60.0, 1.1, rising=True)}
+# A write read back from the cell-info frame moves these together at once.
+WRITTEN_TOGETHER: Mapping[str, frozenset[str]] = {
+    "emergency": frozenset({"emergency", "emergency_time_countdown"}),
+}
