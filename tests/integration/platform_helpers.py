@@ -97,8 +97,13 @@ async def setup_bms(
 async def publish(
     hass: HomeAssistant, bms: VirtualJkBms, advance_s: float | None
 ) -> None:
-    """Simulate ``advance_s`` of pack time, send a frame, let the states be written."""
+    """Simulate ``advance_s`` of pack time, send a frame, let the states be written.
+
+    The frame goes out twice, as a stream repeats a still pack: the frame shield
+    trusts a sudden move (a cell driven over OVP) once a second frame shows it.
+    """
     await bms.push_cell_info(advance_s=advance_s)
+    await bms.push_cell_info(advance_s=0)
     async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=5))
     await hass.async_block_till_done()
 

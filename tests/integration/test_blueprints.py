@@ -145,7 +145,9 @@ class Clock:
     async def advance(
         self, hass: HomeAssistant, bms: VirtualJkBms, seconds: float
     ) -> None:
-        """Send a fresh cell frame, then let ``seconds`` pass."""
+        """Send a fresh cell frame (twice: a sudden move shows once a second frame
+        confirms it), then let ``seconds`` pass."""
+        await bms.push_cell_info()
         await bms.push_cell_info()
         await hass.async_block_till_done()
         self.now += timedelta(seconds=seconds)

@@ -80,8 +80,13 @@ class Clock:
     async def tick(
         self, hass: HomeAssistant, bms: VirtualJkBms, seconds: float = 2.0
     ) -> None:
-        """The BMS runs ``seconds`` and sends a cell frame; let every read finish."""
+        """The BMS runs ``seconds`` and sends a cell frame; let every read finish.
+
+        The frame goes out twice (the stream repeats it): the frame shield
+        trusts a changed logbook count once a second frame shows it.
+        """
         await bms.push_cell_info(advance_s=seconds)
+        await bms.push_cell_info(advance_s=0)
         await hass.async_block_till_done()
         self.mono += seconds
         self.now += timedelta(seconds=seconds)
@@ -305,7 +310,8 @@ async def test_a_failed_read_is_made_again_after_the_reconnect(
     fired = Fired(hass, entity_id)
     undervoltage(bms)
     bms.battery.advance(5)
-    await bms.push_cell_info(advance_s=0)  # Detail Logs Count grew
+    for _ in range(2):  # Detail Logs Count grew (trusted once two frames show it)
+        await bms.push_cell_info(advance_s=0)
     await hass.async_block_till_done()
     bms.drop_link(after_bytes=150)  # the logbook answer is cut off
     clock.mono += MIN_READ_INTERVAL_S

@@ -116,8 +116,10 @@ def assert_no_secrets(found: ir.IssueEntry, *secrets: str) -> None:
 
 
 async def push(hass: HomeAssistant, bms: VirtualJkBms, seconds: float = 2) -> None:
-    """Send a cell frame and let the state cadence pass."""
+    """Send a cell frame (twice, as the stream does: the frame shield trusts a
+    sudden change once a second frame shows it) and let the state cadence pass."""
     await bms.push_cell_info()
+    await bms.push_cell_info(advance_s=0)
     await hass.async_block_till_done()
     async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=seconds))
     await hass.async_block_till_done()

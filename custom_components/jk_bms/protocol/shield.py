@@ -30,6 +30,7 @@ from .tables.frame_limits import Step
 from .tables.registers import REGISTERS
 
 type Frame = DeviceInfo | Settings | CellInfo | Logbook
+RULE_BROKEN = "setting_rule_broken"
 _INDEXED = re.compile(r"_\d+$")
 _DEVICE_TEXT = (
     "model",
@@ -151,7 +152,16 @@ class FrameShield:
 
     def _check_settings(self, settings: Settings) -> str | None:
         reason = settings_reason(settings)
-        if reason is not None:
+        candidate = self._settings_candidate
+        repeated = candidate is not None and not changed_keys(
+            candidate.entries, settings.entries
+        )
+        if reason == RULE_BROKEN and not repeated:
+            # A flip does not repeat itself; a BMS holding an odd pair does
+            # (a preset that leaves RCV above the new OVP): read twice, shown.
+            self._settings_candidate = settings
+            return reason
+        if reason is not None and reason != RULE_BROKEN:
             return reason
         accepted = self._settings
         if accepted is None:
@@ -465,7 +475,7 @@ def settings_reason(settings: Settings) -> str | None:
         if spec is not None and not reported_value_fits(spec, value):
             return "setting_out_of_range"
     if broken_rule(settings.entries, bms_only=True) is not None:
-        return "setting_rule_broken"
+        return RULE_BROKEN
     return None
 
 
@@ -475,8 +485,8 @@ def device_info_reason(info: DeviceInfo, variant: Variant) -> str | None:
         text = getattr(info, key)
         if any(not char.isprintable() or ord(char) > 0x7E for char in text):
             return "device_info_text"
-    if info.variant is not None and info.variant is not variant:
-        return "device_info_variant"
+    # The firmware's variant may differ from the frames' (they win, a repair
+    # says so); a flipped version is a text change the second read catches.
     specs = _specs(variant)
     for key, value in info.entries.items():
         spec = specs.get(key)
