@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from functools import cache
 from statistics import median
 
-from .enums import Variant
+from .enums import FrameType, Variant
 from .fields import Value
 from .models import CellInfo, DeviceInfo, Logbook, Settings
 from .register_spec import RegisterSpec
@@ -141,6 +141,7 @@ class FrameShield:
             spec = REGISTERS.get(key)
             if (
                 spec is not None
+                and spec.readback.frame_type is FrameType.CELL_INFO
                 and target is not None
                 and key in cell.entries
                 and holds(spec, cell.entries[key], target)
