@@ -1,10 +1,11 @@
 """Coordinator for a JK BMS: subscribes to the link session, derives values, states at a cadence.
 
-The session (protocol/session.py) owns the link; this passes its snapshots on:
-one frozen ``JkBmsData`` per snapshot (data.py, with derived.py's values),
-handed to the entities at most once per ``update_interval`` option. Typed
-protocol errors become translated exceptions in errors.py, called only here
-and in link_commands.py (the reads, writes and actions callers ask for).
+The session (protocol/session.py) owns the link; every snapshot moves the energy
+meters (data.py ``add``), and one frozen ``JkBmsData`` with derived.py's values
+goes to the entities once per ``update_interval`` option, or at once when a
+watched value changed. Typed protocol errors become translated exceptions in
+errors.py, called only here and in link_commands.py (the reads, writes and
+actions callers ask for).
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from .const import (
 from .data import DataBuilder, JkBmsData
 from .derived import EnergyMeter
 from .link_commands import LinkCommands
-from .protocol import FrameType, ProtocolError
+from .protocol import ProtocolError
 from .protocol.session import LinkStatus, Snapshot
 
 _LOGGER = logging.getLogger(__name__)
@@ -67,13 +68,8 @@ class JkBmsCoordinator(LinkCommands, DataUpdateCoordinator[JkBmsData]):
         self.update_cadence = float(
             options.get(CONF_UPDATE_INTERVAL, DEFAULT_UPDATE_INTERVAL)
         )
-        super().__init__(
-            hass,
-            UPDATES_LOGGER,
-            config_entry=entry,
-            name=f"{entry.title} ({address})",  # in log lines
-            always_update=False,
-        )
+        name = f"{entry.title} ({address})"  # in log lines
+        super().__init__(hass, UPDATES_LOGGER, config_entry=entry, name=name)
         self.address = address
         self.session = self._create_session(
             hass, entry, address, pair=options.get(CONF_PAIR, DEFAULT_PAIR)
@@ -83,8 +79,8 @@ class JkBmsCoordinator(LinkCommands, DataUpdateCoordinator[JkBmsData]):
         self.link_error: ProtocolError | None = None
         gap = ENERGY_MAX_GAP + (2 * poll if mode is ConnectionMode.POLL else 0.0)
         self._builder = DataBuilder(gap)
-        self._pending: JkBmsData | None = None
         self._live = False  # after the first refresh: snapshots are published
+        self._hand_ons = 0  # _async_publish calls (did the Debouncer call it now?)
         self._publisher = Debouncer(
             hass,
             _LOGGER,
@@ -127,18 +123,23 @@ class JkBmsCoordinator(LinkCommands, DataUpdateCoordinator[JkBmsData]):
     @override
     async def _async_update_data(self) -> JkBmsData:
         """Return the data of the newest snapshot (the session streams or polls)."""
-        assert self._pending is not None
-        return self._pending
+        data = self._build()
+        assert data is not None
+        return data
+
+    def _build(self) -> JkBmsData | None:
+        return self._builder.build(dt_util.utcnow())
 
     @callback
     def _on_snapshot(self, snapshot: Snapshot) -> None:
-        self._pending = self._builder.add(snapshot, dt_util.utcnow())
+        """Every accepted frame: the meters move; the entities get it at the cadence."""
+        urgent = self._builder.add(snapshot)
         if not self._live or self.connection_mode is ConnectionMode.POLL:
             return  # the first refresh, or the end of the poll, publishes
-        if snapshot.frame_type is FrameType.CELL_INFO:
-            self._publisher.async_schedule_call()
-        else:  # rare (re-reads, the settings refresh): show at once
-            self._async_publish()
+        hand_ons = self._hand_ons
+        self._publisher.async_schedule_call()  # now, or at the end of the cooldown
+        if urgent and self._hand_ons == hand_ons:  # in the cooldown: show it now too
+            self._async_publish()  # a watched value changed, or a re-read / settings
 
     @callback
     def _on_link(self, status: LinkStatus) -> None:
@@ -161,8 +162,8 @@ class JkBmsCoordinator(LinkCommands, DataUpdateCoordinator[JkBmsData]):
             self.async_update_listeners()  # the repairs look at the error
             return
         self.link_connected = status.available
-        if status.available and self._pending is not None:
-            self.async_set_updated_data(self._pending)  # availability changed
+        if status.available and (data := self._build()) is not None:
+            self.async_set_updated_data(data)  # availability changed
         else:
             _LOGGER.info("%s is unavailable: link lost", self.name)
             self._publisher.async_cancel()
@@ -171,8 +172,8 @@ class JkBmsCoordinator(LinkCommands, DataUpdateCoordinator[JkBmsData]):
     @callback
     def _async_publish(self) -> None:
         """Hand the latest data to the entities (cell frames: once per cadence)."""
-        data = self._pending
-        if data is not None and (data != self.data or not self.last_update_success):
+        self._hand_ons += 1
+        if (data := self._build()) is not None:
             self.async_set_updated_data(data)
 
     @callback
@@ -184,10 +185,10 @@ class JkBmsCoordinator(LinkCommands, DataUpdateCoordinator[JkBmsData]):
         cadence old, losing that energy on every restart.
         """
         self._publisher.async_cancel()
-        if self._pending is not None and self._pending != self.data:
+        if (data := self._build()) is not None:
             # Not async_set_updated_data: that would mark a lost link as a
             # successful update while stopping.
-            self.data = self._pending
+            self.data = data
             self.async_update_listeners()
 
     @callback
@@ -196,8 +197,7 @@ class JkBmsCoordinator(LinkCommands, DataUpdateCoordinator[JkBmsData]):
     ) -> None:
         """Keep the BLEDevice (best path) and the RSSI fresh; hint a reconnect."""
         self._ble_device = service_info.device
-        self._builder.update(rssi=service_info.rssi)
-        self._pending = self._builder.current()
+        self._builder.update(rssi=service_info.rssi)  # shown at the next hand-on
         self.session.advertisement_seen()
 
     @callback
@@ -215,9 +215,8 @@ class JkBmsCoordinator(LinkCommands, DataUpdateCoordinator[JkBmsData]):
         self._restored()
 
     def _restored(self) -> None:
-        self._pending = self._builder.current()
-        if self._live and self._pending is not None:
-            self.data = self._pending  # entities being added read it; no write yet
+        if self._live and (data := self._build()) is not None:
+            self.data = data  # entities being added read it; no write yet
 
     async def _async_handle_stop(self, _event: Event) -> None:
         """Home Assistant stops: let go of the link (the BMS holds one central)."""

@@ -1,9 +1,11 @@
 """What the entities read, and the derived state that carries between snapshots.
 
-``DataBuilder`` turns each snapshot into one frozen ``JkBmsData`` with the
-values of derived.py, and keeps the state those values need (energy, smoothed
-current, last full charge, RSSI) across snapshots. No Home Assistant here: the
-wall clock comes in as an argument.
+``DataBuilder`` takes every snapshot (``add``: the energy meters and what
+derived.py samples per frame) and builds one frozen ``JkBmsData`` with the
+derived values when the entities are handed data (``build``: the state-write
+cadence). It keeps the state those values need (energy, smoothed current, last
+full charge, RSSI) across snapshots. No Home Assistant here: the wall clock
+comes in as an argument.
 """
 
 from __future__ import annotations
@@ -13,8 +15,17 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from .derived import DerivedState, DerivedValue, EnergyMeter, derive, link_lost, values
-from .protocol import CellInfo, DeviceInfo, Logbook, Settings
+from .derived import (
+    DerivedState,
+    DerivedValue,
+    EnergyMeter,
+    Watched,
+    derive,
+    link_lost,
+    sample,
+    watched,
+)
+from .protocol import CellInfo, DeviceInfo, FrameType, Logbook, Settings
 from .protocol.session import Snapshot
 
 
@@ -30,12 +41,13 @@ class JkBmsData:
 
 
 class DataBuilder:
-    """One JkBmsData per snapshot; the derived state in between."""
+    """Every snapshot sampled; a JkBmsData built when the entities are handed one."""
 
     def __init__(self, max_energy_gap: float) -> None:
         """Start with empty counters (restored by the energy sensors)."""
         self.state = DerivedState(EnergyMeter(max_energy_gap))
         self._snapshot: Snapshot | None = None
+        self._watched: Watched | None = None
         self._restored: set[str] = set()
 
     @property
@@ -43,20 +55,27 @@ class DataBuilder:
         """The energy counters, every frame included."""
         return self.state.energy
 
-    def add(self, snapshot: Snapshot, now: datetime) -> JkBmsData:
-        """Take the next snapshot (``now``: the wall clock, for the last full charge)."""
-        self._snapshot = snapshot
-        self.state, derived = derive(self.state, snapshot, now=now)
-        return self._data(snapshot, derived)
+    def add(self, snapshot: Snapshot) -> bool:
+        """Take the next snapshot; True when it should be shown now, not at the cadence.
 
-    def current(self) -> JkBmsData | None:
-        """Return the data of the last snapshot with the state as it is now."""
+        A cell frame moves the meters and the rest (derived.sample); it is urgent
+        only when a watched value changed (derived.watched). Other frames
+        (settings, device info, logbook) are rare and always urgent.
+        """
+        self._snapshot = snapshot
+        if snapshot.frame_type is not FrameType.CELL_INFO:
+            return True
+        self.state = sample(self.state, snapshot)
+        now_watched = watched(snapshot)
+        urgent = now_watched != self._watched
+        self._watched = now_watched
+        return urgent
+
+    def build(self, now: datetime) -> JkBmsData | None:
+        """Derive the values of the newest snapshot (``now``: the wall clock)."""
         if (snapshot := self._snapshot) is None:
             return None
-        return self._data(snapshot, values(self.state, snapshot))
-
-    @staticmethod
-    def _data(snapshot: Snapshot, derived: Mapping[str, DerivedValue]) -> JkBmsData:
+        self.state, derived = derive(self.state, snapshot, now=now)
         return JkBmsData(
             snapshot.device_info,
             snapshot.cell_info,

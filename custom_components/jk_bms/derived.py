@@ -1,8 +1,11 @@
 """Values the integration derives from the BMS's frames: pure, no Home Assistant, no I/O.
 
-The coordinator calls ``derive()`` once per snapshot with the state the previous
-call returned; every function here takes what it needs and returns new frozen
-values (the clock comes in as arguments, so tests need no patching).
+Two steps, so that each frame costs only what needs every frame: ``sample()``
+for every accepted cell frame (the energy meters, the smoothed current, the
+rest the SoC check follows), ``derive()`` when the entities are handed data (the
+state-write cadence, or at once when ``watched()`` changes). Every function
+takes what it needs and returns new frozen values (the clock comes in as
+arguments, so tests need no patching).
 """
 
 from __future__ import annotations
@@ -14,9 +17,15 @@ from datetime import datetime
 from types import MappingProxyType
 
 from .const import CURRENT_EWMA_TAU, IDLE_CURRENT
-from .protocol import CellInfo, FrameType, Settings
+from .protocol import CellInfo, Settings
 from .protocol.session import Snapshot
-from .soc_check import REST_MAX_GAP, SocCheckState, check_soc, derived_values
+from .soc_check import (
+    REST_MAX_GAP,
+    SocCheckState,
+    check_soc,
+    derived_values,
+    follow_rest,
+)
 
 type DerivedValue = float | int | str | bool | datetime | None
 
@@ -39,12 +48,9 @@ class EnergyMeter:
     def add(self, when: float, power_w: float) -> EnergyMeter:
         """Add one sample (monotonic seconds, W; > 0 = charging)."""
         last = self.last
-        moved = replace(self, last=(when, power_w))
-        if last is None:
-            return moved
-        dt = when - last[0]
-        if dt <= 0 or dt > self.max_gap:
-            return moved
+        charged, discharged = self.charged_kwh, self.discharged_kwh
+        if last is None or not 0 < (dt := when - last[0]) <= self.max_gap:
+            return EnergyMeter(self.max_gap, charged, discharged, (when, power_w))
         p0, p1 = last[1], power_w
         if p0 * p1 >= 0:
             area = (p0 + p1) / 2 * dt
@@ -54,10 +60,11 @@ class EnergyMeter:
             first, second = p0 * crossing / 2, p1 * (dt - crossing) / 2
             positive = max(first, second)
             negative = -min(first, second)
-        return replace(
-            moved,
-            charged_kwh=self.charged_kwh + positive / 3_600_000,
-            discharged_kwh=self.discharged_kwh + negative / 3_600_000,
+        return EnergyMeter(
+            self.max_gap,
+            charged + positive / 3_600_000,
+            discharged + negative / 3_600_000,
+            (when, power_w),
         )
 
     def break_chain(self) -> EnergyMeter:
@@ -138,11 +145,21 @@ def headroom(cell_info: CellInfo, settings: Settings | None) -> float | None:
     return round(min(cell_info.cell_voltages) - uvp, 3)
 
 
-def _sample(state: DerivedState, cell_info: CellInfo, at: float) -> DerivedState:
-    """Move the energy and the smoothed current by one cell frame."""
+def sample(state: DerivedState, snapshot: Snapshot) -> DerivedState:
+    """Move the energy, the smoothed current and the SoC check's rest by one cell frame.
+
+    Every accepted cell frame (a state write shows the sum later): the meters
+    integrate each V x I, and a rest broken between two state writes is seen.
+    """
+    cell_info, at = snapshot.cell_info, snapshot.received_at
+    if cell_info is None:
+        return state
+    soc = follow_rest(
+        state.soc, cell_info, snapshot.settings, at, max_gap=_rest_gap(state)
+    )
     voltage, current = cell_info.total_voltage, cell_info.current
     if voltage is None or current is None:
-        return state
+        return replace(state, soc=soc)
     return replace(
         state,
         energy=state.energy.add(at, voltage * current),
@@ -150,29 +167,55 @@ def _sample(state: DerivedState, cell_info: CellInfo, at: float) -> DerivedState
             state.current_ewma, state.last_sample_at, at, current
         ),
         last_sample_at=at,
+        soc=soc,
     )
+
+
+type Watched = tuple[bool, frozenset[str], bool | None, bool | None]
+
+
+def watched(snapshot: Snapshot) -> Watched | None:
+    """Return what is handed on at once when it changes (not at the next write).
+
+    The full-charge edge (the last full charge is dated by its frame) and what
+    the BMS switches: alarms and the charge / discharge MOSFETs.
+    """
+    cell_info = snapshot.cell_info
+    if cell_info is None:
+        return None
+    return (
+        is_full(cell_info, snapshot.settings),
+        cell_info.alarms,
+        cell_info.charging,
+        cell_info.discharging,
+    )
+
+
+def _rest_gap(state: DerivedState) -> float:
+    return max(REST_MAX_GAP, state.energy.max_gap)
 
 
 def derive(
     state: DerivedState, snapshot: Snapshot, *, now: datetime
 ) -> tuple[DerivedState, Mapping[str, DerivedValue]]:
-    """Return the next state and the derived values after ``snapshot``.
+    """Return the next state and the derived values of the newest ``snapshot``.
 
-    Only a cell-info snapshot moves the energy, the current and the full-charge
-    edge; the others recompute what depends on the settings.
+    ``sample()`` has taken its cell frame already. Deriving the same snapshot
+    again changes nothing: the full-charge edge is dated once, and the SoC
+    check follows the same frame to the same rest.
     """
     cell_info = snapshot.cell_info
-    if cell_info is not None and snapshot.frame_type is FrameType.CELL_INFO:
-        state = _sample(state, cell_info, snapshot.received_at)
+    if cell_info is not None:
         full = is_full(cell_info, snapshot.settings)
         if full and not state.was_full:
             state = replace(state, last_full_charge=now)
+        at = state.soc.last_frame_at  # the frame sample() took
         soc, verdict = check_soc(
             state.soc,
             cell_info,
             snapshot.settings,
-            snapshot.received_at,
-            max_gap=max(REST_MAX_GAP, state.energy.max_gap),
+            snapshot.received_at if at is None else at,
+            max_gap=_rest_gap(state),
         )
         state = replace(
             state,

@@ -2,7 +2,8 @@
 
 Pure and HA-free: ``check_soc(state, cell_info, settings, at)`` takes every
 accepted cell-info frame with its receive time (monotonic seconds) and returns
-the next ``SocCheckState`` and the ``SocVerdict``; ``derived.py`` calls it and
+the next ``SocCheckState`` and the ``SocVerdict``; ``derived.py`` calls it at
+each hand-on to the entities, ``follow_rest`` for every frame in between, and
 publishes ``derived_values(verdict)``.
 
 The BMS's SoC is a counter, corrected only when a cell reaches the SOC-100 %
@@ -214,6 +215,21 @@ def check_soc(
     band = (math.floor(low), math.ceil(high))  # rounded outwards
     state = replace(state, doubt=judge(state.doubt, band, bms_soc), judged=True)
     return state, _verdict(state, chemistry, None, band, resting_for)
+
+
+def follow_rest(
+    state: SocCheckState,
+    cell_info: CellInfo,
+    settings: Settings | None,
+    at: float,
+    *,
+    max_gap: float = REST_MAX_GAP,
+) -> SocCheckState:
+    """Follow the rest through one frame without judging (every frame between checks).
+
+    ``check_soc`` on the same frame afterwards follows it to the same rest.
+    """
+    return _follow_rest(state, cell_info, settings, at, max_gap)[0]
 
 
 def judge(doubt: Doubt | None, band: tuple[int, int], bms_soc: int) -> Doubt | None:
