@@ -133,6 +133,14 @@ class StreamParser:
         """Add one notification payload; return the frames and acks it completed."""
         buffer = self._buffer
         buffer += data
+        if (
+            len(buffer) < FRAME_LENGTH
+            and buffer.startswith(RESPONSE_HEADER)
+            and (len(buffer) <= HEADER_LENGTH or buffer[4] in _KNOWN_TYPES)
+        ):
+            # A frame in progress (most notifications): nothing in it can end
+            # before its 300 bytes are in, when the whole window is checked.
+            return []
         results: list[RawFrame | Ack] = []
         position = 0
         while True:
