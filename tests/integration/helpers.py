@@ -9,16 +9,26 @@ conftest.py):
 * ``setup_bms(hass, virtual_bms, model, ...)``: a virtual BMS, its entry, set up;
   hand-fed frames by default, or ``live=True`` for a stream every 0.05 s of a pack
   that stays still between frames.
+
+Time: ``fire(hass, seconds)`` runs Home Assistant's timers (and the session's) that
+are due by then. A test that needs the clocks themselves to move (receive times,
+the stall watchdog, the energy integration) freezes time with pytest-freezer
+(``@FROZEN`` or ``@TICKING`` and the ``freezer`` fixture) and moves time with
+``freezer.tick(seconds)``: Home Assistant's event loop reads the same frozen
+``time.monotonic`` as the session and the entities.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 from unittest.mock import patch
 
+import pytest
+from freezegun.api import FrozenDateTimeFactory
 from homeassistant.const import CONF_ADDRESS, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
@@ -34,9 +44,21 @@ from virtual_bms.device import VirtualJkBms
 
 DEFAULT_MODEL = "JK-B2A8S20P"
 
+# Frozen from the start (the marker puts ``freezer`` before ``hass``), so that
+# every timer of the test's event loop is on the frozen clock. FROZEN stands
+# still between ticks (exact receive times: pass ``freezer`` to the set-up);
+# TICKING runs on at the real pace between ticks (links that come and go).
+START = "2026-12-01T12:00:00+00:00"
+FROZEN = pytest.mark.freeze_time(START)
+TICKING = pytest.mark.freeze_time(START, tick=True)
+# On a frozen clock the set-up moves time in steps this long (the virtual BMS
+# streams every 0.01 s during a set-up), for at most this long.
+SETUP_STEP = timedelta(seconds=0.01)
+SETUP_LIMIT = 3000  # steps: 30 s
+
 
 class Clock:
-    """The link session's monotonic clock, moved by the test (see ``session_clock``)."""
+    """The older way (tests not moved to FROZEN yet): the session's own clock."""
 
     def __init__(self) -> None:
         """Start somewhere."""
@@ -49,13 +71,35 @@ class Clock:
 
 @contextmanager
 def session_clock(clock: Clock) -> Iterator[Clock]:
-    """Let the test move the session's receive times and stall watchdog.
-
-    (Home Assistant's time control moves the timers; the receive times that the
-    energy integration and the watchdog compare are the session's own clock.)
-    """
+    """Move only the session's receive times (patches its ``time``; see FROZEN)."""
     with patch("custom_components.jk_bms.protocol.link.time", clock):
         yield clock
+
+
+async def _while_time_moves(
+    hass: HomeAssistant,
+    job: Coroutine[Any, Any, bool],
+    freezer: FrozenDateTimeFactory | None,
+) -> bool:
+    """Await ``job``; on a frozen clock, move time on in small steps meanwhile.
+
+    The virtual BMS streams on the event loop's timers, which a frozen clock
+    stops: without the steps a set-up would wait for its first cell frame forever.
+    """
+    if freezer is None:
+        return await job
+    # A tick inside a step reads to asyncio's debug mode as a step that took
+    # that long: with a frozen clock, that says nothing about slow callbacks.
+    hass.loop.slow_callback_duration = float("inf")
+    task = hass.async_create_task(job)
+    for _ in range(SETUP_LIMIT):
+        if task.done():
+            break
+        freezer.tick(SETUP_STEP)
+        async_fire_time_changed(hass)
+        await asyncio.sleep(0)
+    assert task.done(), "the set-up still waits after 30 s of frozen time"
+    return task.result()
 
 
 def add_entry(
@@ -90,19 +134,22 @@ async def start(
     *,
     platforms: list[Platform] | None = None,
     reload: bool = False,
+    freezer: FrozenDateTimeFactory | None = None,
 ) -> bool:
     """Set ``entry`` up (or reload it) and let everything settle.
 
     With ``bms``, it streams during the set-up (the handshake waits for a cell
     frame) and stops afterwards: the test pushes every further cell frame itself.
+    With ``freezer`` (time frozen), time moves in small steps until it is set up.
     """
     if bms is not None:
         bms.faults.stop_streaming = False
     with only_platforms(platforms):
         if reload:
-            result = await hass.config_entries.async_reload(entry.entry_id)
+            job = hass.config_entries.async_reload(entry.entry_id)
         else:
-            result = await hass.config_entries.async_setup(entry.entry_id)
+            job = hass.config_entries.async_setup(entry.entry_id)
+        result = await _while_time_moves(hass, job, freezer)
         await hass.async_block_till_done(wait_background_tasks=True)
     if bms is not None:
         bms.faults.stop_streaming = True
@@ -118,12 +165,14 @@ async def setup_bms(
     options: dict[str, Any] | None = None,
     live: bool = False,
     platforms: list[Platform] | None = None,
+    freezer: FrozenDateTimeFactory | None = None,
     **bms_options: Any,
 ) -> tuple[VirtualJkBms, MockConfigEntry, JkBmsCoordinator]:
     """Set up one virtual ``model``; ``bms_options`` go to the virtual BMS.
 
     Hand-fed (default): afterwards the test pushes every cell frame itself.
     ``live``: it streams every 0.05 s, and its pack stays still between frames.
+    ``freezer``: time is frozen (see ``FROZEN``).
     """
     if live:
         bms_options.setdefault("time_scale", 0)
@@ -131,7 +180,9 @@ async def setup_bms(
         model, stream_interval=0.05 if live else 0.01, **bms_options
     )
     entry = add_entry(hass, bms, **(options or {}))
-    assert await start(hass, entry, None if live else bms, platforms=platforms)
+    assert await start(
+        hass, entry, None if live else bms, platforms=platforms, freezer=freezer
+    )
     return bms, entry, coordinator_of(entry)
 
 

@@ -14,6 +14,7 @@ from datetime import timedelta
 from unittest.mock import AsyncMock, MagicMock, patch
 
 import pytest
+from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import SOURCE_BLUETOOTH, ConfigEntryState
 from homeassistant.const import (
     CONF_ADDRESS,
@@ -54,11 +55,11 @@ from virtual_bms.profiles import find_profile
 from virtual_bms.proxy import VirtualProxy
 
 from .helpers import (
-    Clock,
+    FROZEN,
+    TICKING,
     add_entry,
     entity_id,
     fire,
-    session_clock,
     setup_bms,
     state_of,
 )
@@ -402,38 +403,37 @@ async def test_options_change_reloads_into_poll_mode(
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 
+@FROZEN
 @pytest.mark.parametrize("cadence", [1, 5])
 async def test_state_writes_follow_the_cadence(
-    hass: HomeAssistant, virtual_bms, cadence: int
+    hass: HomeAssistant, virtual_bms, freezer: FrozenDateTimeFactory, cadence: int
 ) -> None:
     """Every frame is processed, but states are written once per cadence."""
-    clock = Clock()
-    with session_clock(clock):
-        bms, entry, coordinator = await setup_bms(
-            hass, virtual_bms, options={CONF_UPDATE_INTERVAL: cadence}
+    bms, entry, coordinator = await setup_bms(
+        hass, virtual_bms, options={CONF_UPDATE_INTERVAL: cadence}, freezer=freezer
+    )
+    eid = entity_id(hass, "sensor", bms.address, "power")  # a live value
+    for _ in range(2):  # let the set-up's cooldown (and a trailing one) run out
+        fire(hass, cadence + 1)
+        await hass.async_block_till_done(wait_background_tasks=True)
+    writes: list[str] = []
+    for event_type in ("state_changed", "state_reported"):
+        hass.bus.async_listen(
+            event_type,
+            lambda event: writes.append(event.data["new_state"].state),
+            event_filter=callback(lambda data: data["entity_id"] == eid),
         )
-        eid = entity_id(hass, "sensor", bms.address, "power")  # a live value
-        for _ in range(2):  # let the set-up's cooldown (and a trailing one) run out
-            fire(hass, cadence + 1)
-            await hass.async_block_till_done(wait_background_tasks=True)
-        writes: list[str] = []
-        for event_type in ("state_changed", "state_reported"):
-            hass.bus.async_listen(
-                event_type,
-                lambda event: writes.append(event.data["new_state"].state),
-                event_filter=callback(lambda data: data["entity_id"] == eid),
-            )
-        for _ in range(10):
-            clock.now += 1
-            await bms.push_cell_info(advance_s=1)
-        await hass.async_block_till_done(wait_background_tasks=True)
-        assert len(writes) == 1  # the first frame after a quiet period: at once
-        power_after_10 = coordinator.data.cell_info.power
-        fire(hass, 2 * cadence + 2)
-        await hass.async_block_till_done(wait_background_tasks=True)
-        assert len(writes) == 2  # the rest, once, at the end of the cooldown
-        assert float(writes[-1]) == pytest.approx(power_after_10, abs=1e-6)
-        assert await hass.config_entries.async_unload(entry.entry_id)
+    for _ in range(10):  # ten frames within one cadence
+        freezer.tick(0.05)
+        await bms.push_cell_info(advance_s=0.05)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert len(writes) == 1  # the first frame after a quiet period: at once
+    power_after_10 = coordinator.data.cell_info.power
+    fire(hass, 2 * cadence + 2)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert len(writes) == 2  # the rest, once, at the end of the cooldown
+    assert float(writes[-1]) == pytest.approx(power_after_10, abs=1e-6)
+    assert await hass.config_entries.async_unload(entry.entry_id)
 
 
 # ------------------------------------------------------------- settings, writes
@@ -454,29 +454,30 @@ async def test_settings_are_reread_periodically(
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 
-async def test_stalled_stream_is_restarted(hass: HomeAssistant, virtual_bms) -> None:
+@TICKING
+async def test_stalled_stream_is_restarted(
+    hass: HomeAssistant, virtual_bms, freezer: FrozenDateTimeFactory
+) -> None:
     """No cell frame for a while: 0x96 restarts the stream; no answer: reconnect."""
-    clock = Clock()
-    with session_clock(clock):
-        bms, entry, coordinator = await setup_bms(hass, virtual_bms)
-        requests = len(bms.commands(0x96))
-        fire(hass, 11)  # watchdog, but the stream is fresh
-        await hass.async_block_till_done(wait_background_tasks=True)
-        assert len(bms.commands(0x96)) == requests
-        clock.now += 60
-        fire(hass, 22)
-        await hass.async_block_till_done(wait_background_tasks=True)
-        assert len(bms.commands(0x96)) == requests + 1
+    bms, entry, coordinator = await setup_bms(hass, virtual_bms)
+    requests = len(bms.commands(0x96))
+    fire(hass, 11)  # watchdog, but the stream is fresh
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert len(bms.commands(0x96)) == requests
+    freezer.tick(60)
+    fire(hass, 22)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert len(bms.commands(0x96)) == requests + 1
 
-        with patch.object(
-            coordinator.session,
-            "request_settings",
-            AsyncMock(side_effect=ConnectionFailedError("silent")),
-        ):
-            fire(hass, 33)
-            await hass.async_block_till_done(wait_background_tasks=True)
-        assert not bms.connected or coordinator.session.stats.disconnects >= 1
-        assert await hass.config_entries.async_unload(entry.entry_id)
+    with patch.object(
+        coordinator.session,
+        "request_settings",
+        AsyncMock(side_effect=ConnectionFailedError("silent")),
+    ):
+        fire(hass, 33)
+        await hass.async_block_till_done(wait_background_tasks=True)
+    assert not bms.connected or coordinator.session.stats.disconnects >= 1
+    assert await hass.config_entries.async_unload(entry.entry_id)
 
 
 async def test_write_round_trip_and_errors(hass: HomeAssistant, virtual_bms) -> None:
@@ -528,50 +529,51 @@ async def test_write_select_by_option(hass: HomeAssistant, virtual_bms) -> None:
 # -------------------------------------------------------------- derived values
 
 
-async def test_derived_values(hass: HomeAssistant, virtual_bms) -> None:
+@FROZEN
+async def test_derived_values(
+    hass: HomeAssistant, virtual_bms, freezer: FrozenDateTimeFactory
+) -> None:
     """Time to empty/full from the smoothed current; last full charge; headroom."""
-    clock = Clock()
-    with session_clock(clock):
-        bms, entry, coordinator = await setup_bms(
-            hass, virtual_bms, profile="charge", state_of_charge=0.5
-        )
-        for _ in range(5):
-            clock.now += 1
-            await bms.push_cell_info(advance_s=1)
-        coordinator.async_publish_now()
-        derived = coordinator.data.derived
-        assert derived["time_to_empty"] is None
-        cell_info = coordinator.data.cell_info
-        expected_full = (
-            (cell_info.full_charge_capacity - cell_info.capacity_remaining)
-            / cell_info.current
-            * 3600
-        )
-        assert derived["time_to_full"] == pytest.approx(expected_full, rel=0.01)
-        assert derived["last_full_charge"] is None
+    bms, entry, coordinator = await setup_bms(
+        hass, virtual_bms, profile="charge", state_of_charge=0.5, freezer=freezer
+    )
+    for _ in range(5):
+        freezer.tick(1)
+        await bms.push_cell_info(advance_s=1)
+    coordinator.async_publish_now()
+    derived = coordinator.data.derived
+    assert derived["time_to_empty"] is None
+    cell_info = coordinator.data.cell_info
+    expected_full = (
+        (cell_info.full_charge_capacity - cell_info.capacity_remaining)
+        / cell_info.current
+        * 3600
+    )
+    assert derived["time_to_full"] == pytest.approx(expected_full, rel=0.01)
+    assert derived["last_full_charge"] is None
 
-        bms.battery.profile.kind = "discharge"
-        for _ in range(5):
-            clock.now += 1
-            await bms.push_cell_info(advance_s=1)
-        coordinator.async_publish_now()
-        derived = coordinator.data.derived
-        assert derived["time_to_full"] is None
-        assert derived["time_to_empty"] > 0
+    bms.battery.profile.kind = "discharge"
+    for _ in range(5):
+        freezer.tick(1)
+        await bms.push_cell_info(advance_s=1)
+    coordinator.async_publish_now()
+    derived = coordinator.data.derived
+    assert derived["time_to_full"] is None
+    assert derived["time_to_empty"] > 0
 
-        # A full battery (max cell at SOC-100 % voltage) sets the last full charge.
-        bms.settings["soc_100_voltage"] = 3.0  # below the cells, above SOC-0 %
-        await coordinator.async_refresh_settings()
-        for _ in range(2):  # the BMS sets SoC 100 %: a jump a second frame confirms
-            clock.now += 0.5
-            await bms.push_cell_info(advance_s=0.5)
-        coordinator.async_publish_now()
-        when = coordinator.data.derived["last_full_charge"]
-        assert when is not None
-        # Restoring an older value keeps the newer one.
-        coordinator.restore_last_full_charge(when - timedelta(days=3))
-        assert coordinator.data.derived["last_full_charge"] == when
-        assert await hass.config_entries.async_unload(entry.entry_id)
+    # A full battery (max cell at SOC-100 % voltage) sets the last full charge.
+    bms.settings["soc_100_voltage"] = 3.0  # below the cells, above SOC-0 %
+    await coordinator.async_refresh_settings()
+    for _ in range(2):  # the BMS sets SoC 100 %: a jump a second frame confirms
+        freezer.tick(0.5)
+        await bms.push_cell_info(advance_s=0.5)
+    coordinator.async_publish_now()
+    when = coordinator.data.derived["last_full_charge"]
+    assert when is not None
+    # Restoring an older value keeps the newer one.
+    coordinator.restore_last_full_charge(when - timedelta(days=3))
+    assert coordinator.data.derived["last_full_charge"] == when
+    assert await hass.config_entries.async_unload(entry.entry_id)
 
 
 # ------------------------------------------------------------ client branches

@@ -13,7 +13,7 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from syrupy.assertion import SnapshotAssertion
 from syrupy.filters import props
 
-from .helpers import Clock, add_entry, session_clock
+from .helpers import FROZEN, add_entry
 
 PIN = "8642"
 SETTINGS_PASSWORD = "975310"  # noqa: S105 - a test value that must never leak
@@ -40,6 +40,7 @@ async def _setup(hass: HomeAssistant, virtual_bms, model: str = "JK-B2A8S20P"):
     return bms, entry
 
 
+@FROZEN  # no time passes between the frames: every value repeats
 async def test_diagnostics_snapshot(
     hass: HomeAssistant,
     hass_client: ClientSessionGenerator,
@@ -47,20 +48,19 @@ async def test_diagnostics_snapshot(
     snapshot: SnapshotAssertion,
 ) -> None:
     """The download from the device page, as a snapshot."""
-    with session_clock(Clock()):
-        _, entry = await _setup(hass, virtual_bms)
-        diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
+    _, entry = await _setup(hass, virtual_bms)
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
     assert diagnostics == snapshot(exclude=props("last_connect_seconds"))
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 
+@FROZEN
 async def test_diagnostics_never_contain_secrets(
     hass: HomeAssistant, hass_client: ClientSessionGenerator, virtual_bms
 ) -> None:
     """No PIN, settings password, serial, address or name, in text or in hex."""
-    with session_clock(Clock()):
-        bms, entry = await _setup(hass, virtual_bms, "JK-PB2A16S20P")
-        diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
+    bms, entry = await _setup(hass, virtual_bms, "JK-PB2A16S20P")
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
     text = json.dumps(diagnostics)
     compact = text.replace(" ", "").lower()
     coordinator = entry.runtime_data

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 import pytest
+from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.energy.data import async_get_manager
 from homeassistant.components.recorder import Recorder
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP
@@ -26,7 +27,7 @@ from custom_components.jk_bms.const import CONF_UPDATE_INTERVAL, DOMAIN
 from custom_components.jk_bms.derived import EnergyMeter
 from custom_components.jk_bms.freshness import freshness_for
 
-from .helpers import Clock, add_entry, entity_id, fire, session_clock, setup_bms
+from .helpers import FROZEN, add_entry, entity_id, fire, setup_bms, start
 
 
 @pytest.fixture(autouse=True)
@@ -87,96 +88,94 @@ def _truth_kwh(bms) -> tuple[float, float]:
     return truth.energy_in_wh / 1000, truth.energy_out_wh / 1000
 
 
-async def _run(bms, clock: Clock, seconds: float, step: float = 5.0) -> None:
+async def _run(
+    bms, freezer: FrozenDateTimeFactory, seconds: float, step: float = 5.0
+) -> None:
     """Let the pack live ``seconds`` of pack time, one cell frame every ``step``."""
     for _ in range(round(seconds / step)):
-        clock.now += step
+        freezer.tick(step)
         await bms.push_cell_info(advance_s=step)
 
 
+@FROZEN
 @pytest.mark.parametrize("model", ENERGY_MODELS)
 async def test_energy_counters_match_the_truth(
-    hass: HomeAssistant, virtual_bms, model: str
+    hass: HomeAssistant, virtual_bms, freezer: FrozenDateTimeFactory, model: str
 ) -> None:
     """Charge to full, then discharge: both counters within 0.5 % of the pack's truth."""
-    clock = Clock()
-    with session_clock(clock):
-        bms, entry, coordinator = await setup_bms(
-            hass, virtual_bms, model, state_of_charge=0.9, capacity_ah=50
-        )
-        truth_in, truth_out = _truth_kwh(bms)
-        charged, discharged = (
-            coordinator.energy.charged_kwh,
-            coordinator.energy.discharged_kwh,
-        )
-        await _run(bms, clock, 3 * 3600)
-        truth_in, truth_out = (
-            _truth_kwh(bms)[0] - truth_in,
-            _truth_kwh(bms)[1] - truth_out,
-        )
-        charged = coordinator.energy.charged_kwh - charged
-        discharged = coordinator.energy.discharged_kwh - discharged
-        assert truth_in > 0.05
-        assert truth_out > 0.05
-        assert charged == pytest.approx(truth_in, rel=0.005)
-        assert discharged == pytest.approx(truth_out, rel=0.005)
-        ENERGY_ERRORS[model] = (
-            (charged - truth_in) / truth_in * 100,
-            (discharged - truth_out) / truth_out * 100,
-        )
-        logging.getLogger(__name__).info(
-            "%s: energy error vs truth %s %%", model, ENERGY_ERRORS[model]
-        )
-        assert await hass.config_entries.async_unload(entry.entry_id)
+    bms, entry, coordinator = await setup_bms(
+        hass, virtual_bms, model, state_of_charge=0.9, capacity_ah=50, freezer=freezer
+    )
+    truth_in, truth_out = _truth_kwh(bms)
+    charged, discharged = (
+        coordinator.energy.charged_kwh,
+        coordinator.energy.discharged_kwh,
+    )
+    await _run(bms, freezer, 3 * 3600)
+    truth_in, truth_out = (
+        _truth_kwh(bms)[0] - truth_in,
+        _truth_kwh(bms)[1] - truth_out,
+    )
+    charged = coordinator.energy.charged_kwh - charged
+    discharged = coordinator.energy.discharged_kwh - discharged
+    assert truth_in > 0.05
+    assert truth_out > 0.05
+    assert charged == pytest.approx(truth_in, rel=0.005)
+    assert discharged == pytest.approx(truth_out, rel=0.005)
+    ENERGY_ERRORS[model] = (
+        (charged - truth_in) / truth_in * 100,
+        (discharged - truth_out) / truth_out * 100,
+    )
+    logging.getLogger(__name__).info(
+        "%s: energy error vs truth %s %%", model, ENERGY_ERRORS[model]
+    )
+    assert await hass.config_entries.async_unload(entry.entry_id)
 
 
-async def test_energy_survives_a_restart(hass: HomeAssistant, virtual_bms) -> None:
+@FROZEN
+async def test_energy_survives_a_restart(
+    hass: HomeAssistant, virtual_bms, freezer: FrozenDateTimeFactory
+) -> None:
     """Reload (as on a restart): the counters continue from their last state."""
-    clock = Clock()
-    with session_clock(clock):
-        bms, entry, coordinator = await setup_bms(
-            hass,
-            virtual_bms,
-            options={CONF_UPDATE_INTERVAL: 1},
-            state_of_charge=0.9,
-            capacity_ah=50,
-        )
-        await _run(bms, clock, 3600)
-        fire(hass, 2)
-        await hass.async_block_till_done(wait_background_tasks=True)
-        eid_in = entity_id(hass, "sensor", bms.address, "energy_charged")
-        eid_out = entity_id(hass, "sensor", bms.address, "energy_discharged")
-        # The meters count every frame; the states follow within their deadband.
-        before_in = coordinator.energy.charged_kwh
-        before_out = coordinator.energy.discharged_kwh
-        assert before_in > 0
-        deadband = freshness_for("energy_charged").deadband
-        assert float(hass.states.get(eid_in).state) == pytest.approx(
-            before_in, abs=deadband
-        )
+    bms, entry, coordinator = await setup_bms(
+        hass,
+        virtual_bms,
+        options={CONF_UPDATE_INTERVAL: 1},
+        state_of_charge=0.9,
+        capacity_ah=50,
+        freezer=freezer,
+    )
+    await _run(bms, freezer, 3600)
+    fire(hass, 2)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    eid_in = entity_id(hass, "sensor", bms.address, "energy_charged")
+    eid_out = entity_id(hass, "sensor", bms.address, "energy_discharged")
+    # The meters count every frame; the states follow within their deadband.
+    before_in = coordinator.energy.charged_kwh
+    before_out = coordinator.energy.discharged_kwh
+    assert before_in > 0
+    deadband = freshness_for("energy_charged").deadband
+    assert float(hass.states.get(eid_in).state) == pytest.approx(
+        before_in, abs=deadband
+    )
 
-        bms.faults.stop_streaming = False  # a real BMS streams on the new link
-        assert await hass.config_entries.async_reload(entry.entry_id)
-        await hass.async_block_till_done(wait_background_tasks=True)
-        bms.faults.stop_streaming = True
-        await bms.flush()
-        coordinator = entry.runtime_data
-        restored_in = float(hass.states.get(eid_in).state)
-        assert restored_in == pytest.approx(before_in, abs=1e-3)
-        assert float(hass.states.get(eid_out).state) == pytest.approx(
-            before_out, abs=1e-3
-        )
-        await _run(bms, clock, 600)
-        fire(hass, 2)
-        await hass.async_block_till_done(wait_background_tasks=True)
-        # The counter continues from the restored state (stored rounded), never below it.
-        assert float(hass.states.get(eid_in).state) >= restored_in
-        assert coordinator.energy.charged_kwh >= restored_in
-        # Restored once: a second restore call does not add again.
-        total = coordinator.energy.charged_kwh
-        coordinator.restore_energy(5.0, 5.0)
-        assert coordinator.energy.charged_kwh == total
-        assert await hass.config_entries.async_unload(entry.entry_id)
+    # A real BMS streams on the new link; then the test feeds the frames again.
+    assert await start(hass, entry, bms, reload=True, freezer=freezer)
+    coordinator = entry.runtime_data
+    restored_in = float(hass.states.get(eid_in).state)
+    assert restored_in == pytest.approx(before_in, abs=1e-3)
+    assert float(hass.states.get(eid_out).state) == pytest.approx(before_out, abs=1e-3)
+    await _run(bms, freezer, 600)
+    fire(hass, 2)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    # The counter continues from the restored state (stored rounded), never below it.
+    assert float(hass.states.get(eid_in).state) >= restored_in
+    assert coordinator.energy.charged_kwh >= restored_in
+    # Restored once: a second restore call does not add again.
+    total = coordinator.energy.charged_kwh
+    coordinator.restore_energy(5.0, 5.0)
+    assert coordinator.energy.charged_kwh == total
+    assert await hass.config_entries.async_unload(entry.entry_id)
 
 
 async def test_energy_restored_from_the_last_run(
@@ -215,55 +214,53 @@ async def test_energy_restored_from_the_last_run(
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 
+@FROZEN
 async def test_energy_dashboard_validation(
     recorder_mock: Recorder,
     hass: HomeAssistant,
     hass_ws_client: WebSocketGenerator,
     virtual_bms,
+    freezer: FrozenDateTimeFactory,
 ) -> None:
     """HA's own energy/validate finds no issue with the battery's counters."""
     assert await async_setup_component(hass, "energy", {})
-    clock = Clock()
-    with session_clock(clock):
-        bms, entry, _ = await setup_bms(
-            hass, virtual_bms, options={CONF_UPDATE_INTERVAL: 1}
-        )
-        await _run(bms, clock, 600)
-        fire(hass, 2)
-        await hass.async_block_till_done(wait_background_tasks=True)
-        eid_in = entity_id(hass, "sensor", bms.address, "energy_charged")
-        eid_out = entity_id(hass, "sensor", bms.address, "energy_discharged")
-        eid_soc = entity_id(hass, "sensor", bms.address, "state_of_charge")
-        eid_power = entity_id(hass, "sensor", bms.address, "power")
+    bms, entry, _ = await setup_bms(
+        hass, virtual_bms, options={CONF_UPDATE_INTERVAL: 1}, freezer=freezer
+    )
+    await _run(bms, freezer, 600)
+    fire(hass, 2)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    eid_in = entity_id(hass, "sensor", bms.address, "energy_charged")
+    eid_out = entity_id(hass, "sensor", bms.address, "energy_discharged")
+    eid_soc = entity_id(hass, "sensor", bms.address, "state_of_charge")
+    eid_power = entity_id(hass, "sensor", bms.address, "power")
 
-        await async_wait_recording_done(hass)
-        now = dt_util.utcnow()
-        period = now.replace(
-            minute=now.minute - now.minute % 5, second=0, microsecond=0
-        )
-        do_adhoc_statistics(hass, start=period)
-        await async_wait_recording_done(hass)
+    await async_wait_recording_done(hass)
+    now = dt_util.utcnow()
+    period = now.replace(minute=now.minute - now.minute % 5, second=0, microsecond=0)
+    do_adhoc_statistics(hass, start=period)
+    await async_wait_recording_done(hass)
 
-        manager = await async_get_manager(hass)
-        await manager.async_update(
-            {
-                "energy_sources": [
-                    {
-                        "type": "battery",
-                        "stat_energy_from": eid_out,
-                        "stat_energy_to": eid_in,
-                        "stat_rate": eid_power,
-                        "stat_soc": eid_soc,
-                    }
-                ]
-            }
-        )
-        client = await hass_ws_client(hass)
-        await client.send_json({"id": 1, "type": "energy/validate"})
-        msg = await client.receive_json()
-        assert msg["success"], msg
-        assert msg["result"]["energy_sources"] == [[]], msg["result"]
-        assert await hass.config_entries.async_unload(entry.entry_id)
+    manager = await async_get_manager(hass)
+    await manager.async_update(
+        {
+            "energy_sources": [
+                {
+                    "type": "battery",
+                    "stat_energy_from": eid_out,
+                    "stat_energy_to": eid_in,
+                    "stat_rate": eid_power,
+                    "stat_soc": eid_soc,
+                }
+            ]
+        }
+    )
+    client = await hass_ws_client(hass)
+    await client.send_json({"id": 1, "type": "energy/validate"})
+    msg = await client.receive_json()
+    assert msg["success"], msg
+    assert msg["result"]["energy_sources"] == [[]], msg["result"]
+    assert await hass.config_entries.async_unload(entry.entry_id)
 
 
 async def _stored_energy(hass: HomeAssistant, eid: str, removed: bool) -> float:
@@ -279,42 +276,42 @@ async def _stored_energy(hass: HomeAssistant, eid: str, removed: bool) -> float:
     return float(stored.extra_data.as_dict()["native_value"])
 
 
+@FROZEN
 @pytest.mark.parametrize("how", ["stop", "unload"])
 async def test_energy_stored_at_stop_is_the_latest(
-    hass: HomeAssistant, virtual_bms, how: str
+    hass: HomeAssistant, virtual_bms, freezer: FrozenDateTimeFactory, how: str
 ) -> None:
     """A restart within the cadence loses no energy: the final value is stored."""
-    clock = Clock()
-    with session_clock(clock):
-        bms, entry, coordinator = await setup_bms(
-            hass,
-            virtual_bms,
-            options={CONF_UPDATE_INTERVAL: 300},
-            state_of_charge=0.9,
-            capacity_ah=50,
-        )
-        eid_in = entity_id(hass, "sensor", bms.address, "energy_charged")
-        eid_out = entity_id(hass, "sensor", bms.address, "energy_discharged")
-        assert eid_in is not None
-        assert eid_out is not None
-        await _run(bms, clock, 3600)
-        await hass.async_block_till_done(wait_background_tasks=True)
-        charged = coordinator.energy.charged_kwh
-        discharged = coordinator.energy.discharged_kwh
-        # Within the 300 s cadence: the entity still shows an older value.
-        assert float(hass.states.get(eid_in).state) < charged - 1e-3
+    bms, entry, coordinator = await setup_bms(
+        hass,
+        virtual_bms,
+        options={CONF_UPDATE_INTERVAL: 300},
+        state_of_charge=0.9,
+        capacity_ah=50,
+        freezer=freezer,
+    )
+    eid_in = entity_id(hass, "sensor", bms.address, "energy_charged")
+    eid_out = entity_id(hass, "sensor", bms.address, "energy_discharged")
+    assert eid_in is not None
+    assert eid_out is not None
+    await _run(bms, freezer, 280)  # within one cadence of the last state write
+    await hass.async_block_till_done(wait_background_tasks=True)
+    charged = coordinator.energy.charged_kwh
+    discharged = coordinator.energy.discharged_kwh
+    # Within the 300 s cadence: the entity still shows an older value.
+    assert float(hass.states.get(eid_in).state) < charged - 1e-3
 
-        if how == "stop":
-            hass.bus.async_fire(EVENT_HOMEASSISTANT_STOP)
-            await hass.async_block_till_done(wait_background_tasks=True)
-        else:
-            assert await hass.config_entries.async_unload(entry.entry_id)
-        removed = how == "unload"
-        assert await _stored_energy(hass, eid_in, removed) == pytest.approx(
-            charged, abs=1e-6
-        )
-        assert await _stored_energy(hass, eid_out, removed) == pytest.approx(
-            discharged, abs=1e-6
-        )
-        if how == "stop":
-            assert await hass.config_entries.async_unload(entry.entry_id)
+    if how == "stop":
+        hass.bus.async_fire(EVENT_HOMEASSISTANT_STOP)
+        await hass.async_block_till_done(wait_background_tasks=True)
+    else:
+        assert await hass.config_entries.async_unload(entry.entry_id)
+    removed = how == "unload"
+    assert await _stored_energy(hass, eid_in, removed) == pytest.approx(
+        charged, abs=1e-6
+    )
+    assert await _stored_energy(hass, eid_out, removed) == pytest.approx(
+        discharged, abs=1e-6
+    )
+    if how == "stop":
+        assert await hass.config_entries.async_unload(entry.entry_id)

@@ -13,6 +13,7 @@ from unittest.mock import AsyncMock, patch
 import pytest
 from bleak import BleakClient
 from bleak.exc import BleakError
+from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
@@ -27,7 +28,7 @@ from custom_components.jk_bms.const import (
 from custom_components.jk_bms.protocol import Variant, checksum
 from virtual_bms.profiles import find_profile
 
-from .helpers import Clock, add_entry, fire, session_clock, setup_bms, state_of
+from .helpers import TICKING, add_entry, fire, setup_bms, state_of
 
 CLIENT = "custom_components.jk_bms.protocol.client"
 
@@ -55,42 +56,37 @@ async def test_pairing_required_needs_the_pair_option(
 
 
 @pytest.mark.usefixtures("no_backoff")
+@TICKING
 async def test_stream_that_stays_stalled_reconnects(
-    hass: HomeAssistant, virtual_bms
+    hass: HomeAssistant, virtual_bms, freezer: FrozenDateTimeFactory
 ) -> None:
     """The BMS answers 0x96 but never streams again: not frozen values, a reconnect."""
-    clock = Clock()
-    with session_clock(clock):
-        bms, entry, coordinator = await setup_bms(hass, virtual_bms)  # stream stopped
-        connections = bms.connections
-        requests = len(bms.commands(0x96))
-        clock.now += 60
-        fire(hass, 11)  # watchdog: try to restart the stream first
-        await hass.async_block_till_done(wait_background_tasks=True)
-        assert len(bms.commands(0x96)) == requests + 1
-        assert coordinator.link_connected
+    bms, entry, coordinator = await setup_bms(hass, virtual_bms)  # stream stopped
+    connections = bms.connections
+    requests = len(bms.commands(0x96))
+    freezer.tick(60)
+    fire(hass, 11)  # watchdog: try to restart the stream first
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert len(bms.commands(0x96)) == requests + 1
+    assert coordinator.link_connected
 
-        fire(hass, 22)  # still no cell frame: drop the link
-        await hass.async_block_till_done(wait_background_tasks=True)
-        assert not coordinator.link_connected
-        assert state_of(hass, "sensor", bms.address, "total_voltage") == (
-            STATE_UNAVAILABLE
-        )
+    fire(hass, 22)  # still no cell frame: drop the link
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert not coordinator.link_connected
+    assert state_of(hass, "sensor", bms.address, "total_voltage") == (STATE_UNAVAILABLE)
 
-        bms.faults.stop_streaming = False
-        fire(hass, 25)  # the first reconnect, 2 s later
-        await hass.async_block_till_done(wait_background_tasks=True)
-        assert coordinator.link_connected
-        assert bms.connections == connections + 1
-        assert state_of(hass, "sensor", bms.address, "total_voltage") != (
-            STATE_UNAVAILABLE
-        )
+    bms.faults.stop_streaming = False
+    fire(hass, 25)  # the first reconnect, 2 s later
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert coordinator.link_connected
+    assert bms.connections == connections + 1
+    assert state_of(hass, "sensor", bms.address, "total_voltage") != (STATE_UNAVAILABLE)
 
-        # A stream that is flowing again is not restarted.
-        requests = len(bms.commands(0x96))
-        fire(hass, 33)
-        await hass.async_block_till_done(wait_background_tasks=True)
-        assert len(bms.commands(0x96)) == requests
+    # A stream that is flowing again is not restarted.
+    requests = len(bms.commands(0x96))
+    fire(hass, 33)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert len(bms.commands(0x96)) == requests
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 
