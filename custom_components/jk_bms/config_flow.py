@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any, override
 
 from bleak.backends.device import BLEDevice
@@ -224,9 +225,16 @@ class JkBmsOptionsFlow(OptionsFlowWithReload):
     async def async_step_init(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Manage the options."""
+        """Manage the options (a NaN or infinite number is refused, not stored)."""
+        errors: dict[str, str] = {}
         if user_input is not None:
-            return self.async_create_entry(data=user_input)
+            errors = {
+                key: "not_a_number"
+                for key, value in user_input.items()
+                if isinstance(value, float) and not math.isfinite(value)
+            }
+            if not errors:
+                return self.async_create_entry(data=user_input)
         schema = probatio.Schema(
             {
                 probatio.Required(
@@ -284,4 +292,5 @@ class JkBmsOptionsFlow(OptionsFlowWithReload):
             data_schema=self.add_suggested_values_to_schema(
                 schema, self.config_entry.options
             ),
+            errors=errors,
         )

@@ -19,6 +19,7 @@ from types import MappingProxyType
 from .const import CURRENT_EWMA_TAU, IDLE_CURRENT
 from .protocol import CellInfo, Settings
 from .protocol.session import Snapshot
+from .protocol.shield import current_limit
 from .soc_check import (
     REST_MAX_GAP,
     SocCheckState,
@@ -145,6 +146,19 @@ def headroom(cell_info: CellInfo, settings: Settings | None) -> float | None:
     return round(min(cell_info.cell_voltages) - uvp, 3)
 
 
+def capped_power(cell_info: CellInfo, settings: Settings | None) -> float | None:
+    """V x I, at most what the BMS's configured current limits allow (W).
+
+    One frame then adds at most that power over its interval to an energy
+    meter, whatever slipped past the frame shield.
+    """
+    voltage, current = cell_info.total_voltage, cell_info.current
+    if voltage is None or current is None:
+        return None
+    limit = abs(voltage) * current_limit(settings)
+    return max(-limit, min(limit, voltage * current))
+
+
 def sample(state: DerivedState, snapshot: Snapshot) -> DerivedState:
     """Move the energy, the smoothed current and the SoC check's rest by one cell frame.
 
@@ -157,12 +171,12 @@ def sample(state: DerivedState, snapshot: Snapshot) -> DerivedState:
     soc = follow_rest(
         state.soc, cell_info, snapshot.settings, at, max_gap=_rest_gap(state)
     )
-    voltage, current = cell_info.total_voltage, cell_info.current
-    if voltage is None or current is None:
+    power, current = capped_power(cell_info, snapshot.settings), cell_info.current
+    if power is None or current is None:
         return replace(state, soc=soc)
     return replace(
         state,
-        energy=state.energy.add(at, voltage * current),
+        energy=state.energy.add(at, power),
         current_ewma=smoothed_current(
             state.current_ewma, state.last_sample_at, at, current
         ),

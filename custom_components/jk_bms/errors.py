@@ -10,7 +10,12 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.update_coordinator import UpdateFailed
 
 from .const import DOMAIN
-from .protocol import NotConnectedError, ProtocolError, WriteNotConfirmedError
+from .protocol import (
+    NotConnectedError,
+    ProtocolError,
+    SettingsUnconfirmedError,
+    WriteNotConfirmedError,
+)
 
 # What the coordinator was doing when the error came (besides action names).
 CONNECT = "connect"  # set-up or a poll: UpdateFailed
@@ -42,6 +47,10 @@ def translate(
             translation_domain=DOMAIN,
             translation_key="cannot_connect",
             translation_placeholders={"error": error, "reason": reason},
+        )
+    if isinstance(err, SettingsUnconfirmedError):
+        return HomeAssistantError(
+            translation_domain=DOMAIN, translation_key="settings_unconfirmed"
         )
     if operation == WRITE and isinstance(err, WriteNotConfirmedError):
         return HomeAssistantError(

@@ -31,7 +31,7 @@ from .protocol import (
 )
 from .protocol.session import JkBmsSession, Snapshot
 from .scheduler import async_connection_turn
-from .validation import validate_change
+from .validation import check_change_request, validate_change
 
 
 class LinkCommands:
@@ -116,13 +116,32 @@ class LinkCommands:
         (``ServiceValidationError``); a BMS that does not answer or does not
         apply the value: a translated ``HomeAssistantError``.
         """
-        settings = self.snapshot.settings
+        check_change_request(self.variant, key, value)  # before anything is read
+        settings = self.snapshot.settings  # refusing early on the newest is safe
         validate_change(settings.values() if settings else {}, self.variant, key, value)
+        # Accepting is decided on confirmed settings only (read again if need be).
+        current = await self.async_confirmed_values(errors.WRITE, key=key)
+        validate_change(current, self.variant, key, value)
         try:
             await self.session.write(key, value)
         except ProtocolError as err:
             raise errors.translate(err, errors.WRITE, key=key, value=value) from err
         self._async_publish()
+
+    async def async_confirmed_values(
+        self, operation: str = errors.READ_SETTINGS, *, key: str = ""
+    ) -> dict[str, Any]:
+        """Return the settings writes are checked against: confirmed, never one frame.
+
+        Read twice alike, or read right now (the session asks the BMS when they
+        are not confirmed); errors translated as part of ``operation``.
+        """
+        try:
+            values = await self.session.confirmed_values()
+        except ProtocolError as err:
+            raise errors.translate(err, operation, key=key) from err
+        self._async_publish()
+        return values
 
     async def async_send_action(
         self, command: Command, value: float | None = None

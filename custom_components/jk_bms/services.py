@@ -38,8 +38,11 @@ from .validation import (
     Chemistry,
     SettingRuleError,
     SettingValue,
+    check_number,
+    check_settings_request,
     decimals,
     diff_settings,
+    listed,
     plan_writes,
     validate_settings_set,
 )
@@ -84,6 +87,8 @@ CALIBRATION_CHECKS: Mapping[Command, CalibrationCheck] = {
 
 # Never exported: momentary commands, not settings.
 NOT_EXPORTED: frozenset[str] = frozenset({"emergency"})
+# What export_settings answers beside its settings (apply_settings takes it whole).
+EXPORT_KEYS: frozenset[str] = frozenset({"variant", "model", "hardware", "firmware"})
 
 
 # ------------------------------------------------------------------ plumbing
@@ -95,8 +100,14 @@ def _coordinator(call: ServiceCall) -> JkBmsCoordinator:
     return cast(JkBmsConfigEntry, entry).runtime_data
 
 
-def _current_values(coordinator: JkBmsCoordinator) -> dict[str, object]:
-    """Collect what the BMS holds now for every writable key it reports."""
+def _current_values(
+    coordinator: JkBmsCoordinator, confirmed: Mapping[str, object] | None = None
+) -> dict[str, object]:
+    """Collect what the BMS holds for every writable key it reports.
+
+    ``confirmed``: the values read twice alike (what writes are checked
+    against); without it, the newest snapshot (what export shows).
+    """
     snapshot = coordinator.snapshot
     frames: dict[FrameType, Mapping[str, object]] = {
         FrameType.SETTINGS: snapshot.settings.values() if snapshot.settings else {},
@@ -104,7 +115,9 @@ def _current_values(coordinator: JkBmsCoordinator) -> dict[str, object]:
     }
     values: dict[str, object] = {}
     for key, spec in registers_for(coordinator.variant).items():
-        frame = frames.get(spec.readback.frame_type, {})
+        frame = (
+            frames.get(spec.readback.frame_type, {}) if confirmed is None else confirmed
+        )
         if key not in NOT_EXPORTED and frame.get(spec.readback.key) is not None:
             values[key] = frame[spec.readback.key]
     return values
@@ -173,7 +186,10 @@ async def _apply(
 ) -> dict[str, Any]:
     """Validate a whole set, then write the differing values one by one, each confirmed."""
     variant = coordinator.variant
-    current = _current_values(coordinator)
+    # Writes are checked against confirmed settings; a dry run writes (and
+    # reads) nothing, so the newest ones do for its report.
+    confirmed = None if dry_run else await coordinator.async_confirmed_values()
+    current = _current_values(coordinator, confirmed)
     validate_settings_set(current, variant, target, chemistry=chemistry)
     changes = diff_settings(current, variant, target)
     plan = plan_writes(current, variant, changes)
@@ -213,9 +229,20 @@ async def _apply(
 
 
 def _unwrap(settings: Mapping[str, Any]) -> Mapping[str, Any]:
-    """Accept export_settings' whole response as well as its ``settings`` part."""
+    """Accept export_settings' whole response as well as its ``settings`` part.
+
+    Keys beside ``settings`` other than export's own are refused: they would
+    otherwise be ignored without a word.
+    """
     inner = settings.get(ATTR_SETTINGS)
-    return cast(Mapping[str, Any], inner) if isinstance(inner, Mapping) else settings
+    if not isinstance(inner, Mapping):
+        return settings
+    beside = set(settings) - {ATTR_SETTINGS} - EXPORT_KEYS
+    if beside:
+        raise SettingRuleError(
+            "beside", "settings_beside_settings", keys=listed(beside)
+        )
+    return cast(Mapping[str, Any], inner)
 
 
 # ------------------------------------------------------------------ handlers
@@ -247,7 +274,7 @@ async def _async_apply_chemistry_preset(call: ServiceCall) -> ServiceResponse:
 
 async def _async_calibrate(call: ServiceCall, command: Command, attr: str) -> None:
     coordinator = _coordinator(call)
-    value = float(call.data[attr])
+    value = check_number(attr, float(call.data[attr]))  # NaN: refused before connecting
     check = CALIBRATION_CHECKS[command]
     cell_info = coordinator.snapshot.cell_info
     measured = getattr(cell_info, check.reading, None) if cell_info else None
@@ -316,7 +343,10 @@ async def _async_apply_settings(call: ServiceCall) -> ServiceResponse:
     chemistry: Chemistry | str | None = call.data.get(ATTR_CHEMISTRY)
     dry_run: bool = call.data[ATTR_DRY_RUN]
     chemistry = Chemistry(chemistry) if chemistry else None
-    # Refuse an invalid set before any byte, even the refresh below, is sent.
+    # Refuse an invalid set before anything, even the refresh below, is sent
+    # (rules against the newest settings too: refusing early is safe); the
+    # writes are then checked again against the confirmed settings.
+    check_settings_request(coordinator.variant, target, chemistry=chemistry)
     validate_settings_set(
         _current_values(coordinator), coordinator.variant, target, chemistry=chemistry
     )

@@ -172,6 +172,32 @@ def validate_change(
     _check_rules({**settings, key: normalized}, {key})
 
 
+def check_change_request(
+    variant: Variant,
+    key: str,
+    value: object,
+    *,
+    chemistry: Chemistry | str | None = None,
+) -> SettingValue:
+    """Refuse one write before anything is read or sent; return the value normalized.
+
+    Unknown or unsupported key, no number / option / switch (NaN, 10**400),
+    out of the register's range or off its step, outside a named chemistry.
+    """
+    spec = _spec(variant, key)
+    normalized = normalize_value(spec, value)
+    _check_range(spec, normalized, variant)
+    _check_chemistry(key, normalized, chemistry)
+    return normalized
+
+
+def check_number(key: str, value: float) -> float:
+    """Refuse a value that is not a finite number (NaN, inf) before anything is sent."""
+    if not math.isfinite(value):
+        raise SettingRuleError("number", "setting_not_a_number", key=key, value=value)
+    return value
+
+
 def check_settings_request(
     variant: Variant,
     changes: Mapping[str, object],
@@ -191,7 +217,7 @@ def check_settings_request(
     momentary = [key for key in changes if key in NOT_IN_SETTING_SETS]
     if momentary:
         raise SettingRuleError(
-            "momentary", "setting_not_in_set", keys=_listed(momentary)
+            "momentary", "setting_not_in_set", keys=listed(momentary)
         )
     specs = _specs_for(variant, changes)
     targets = {
@@ -361,13 +387,13 @@ def _specs_for(variant: Variant, keys: Iterable[str]) -> dict[str, RegisterSpec]
         raise SettingRuleError(
             "supported",
             "settings_not_supported",
-            keys=_listed(unknown),
+            keys=listed(unknown),
             variant=variant,
         )
     return {key: available[key] for key in keys}
 
 
-def _listed(keys: Iterable[str]) -> str:
+def listed(keys: Iterable[str]) -> str:
     """Name at most ``MAX_LISTED_KEYS`` keys (5,000 unknown keys make one line)."""
     ordered = sorted(keys)
     shown = ", ".join(_shown_key(key) for key in ordered[:MAX_LISTED_KEYS])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 import pytest
 from freezegun.api import FrozenDateTimeFactory
@@ -24,8 +25,10 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
 from custom_components.jk_bms.const import CONF_UPDATE_INTERVAL, DOMAIN
-from custom_components.jk_bms.derived import EnergyMeter
+from custom_components.jk_bms.derived import EnergyMeter, capped_power
 from custom_components.jk_bms.freshness import freshness_for
+from custom_components.jk_bms.protocol import decode_cell_info, decode_settings
+from virtual_bms.profiles import find_profile
 
 from .helpers import FROZEN, add_entry, entity_id, fire, setup_bms, start
 
@@ -65,6 +68,32 @@ def test_sign_change_is_split_at_the_zero_crossing() -> None:
     meter = meter.add(0.0, 3000.0).add(4.0, -1000.0)
     assert meter.charged_kwh == pytest.approx(3000 * 3 / 2 / 3.6e6)
     assert meter.discharged_kwh == pytest.approx(1000 * 1 / 2 / 3.6e6)
+
+
+def test_one_frame_adds_at_most_what_the_current_limits_allow() -> None:
+    """Whatever slips past the shield, a frame's power is capped at V x the OCP limit."""
+    profile = find_profile("JK-PB2A16S20P")
+    cell = decode_cell_info(profile.templates.cell_info, profile.variant)
+    settings = decode_settings(profile.templates.settings, profile.variant)
+    limits = [settings.get(k) for k in ("max_charge_current", "max_discharge_current")]
+    assert all(isinstance(limit, float) for limit in limits)
+    volts = cell.total_voltage
+    assert volts is not None
+    ceiling = volts * (max(limits) * 2 + 20)  # type: ignore[type-var, operator]
+    real = capped_power(cell, settings)
+    assert real == pytest.approx(volts * (cell.current or 0.0))  # untouched
+    for current in (16_844.0, -16_844.0):
+        flipped = replace(cell, current=current)
+        assert capped_power(flipped, settings) == pytest.approx(
+            ceiling if current > 0 else -ceiling
+        )
+    meter = EnergyMeter(max_gap=10).add(0.0, 0.0).add(0.5, ceiling * 10)
+    capped = (
+        EnergyMeter(max_gap=10)
+        .add(0.0, 0.0)
+        .add(0.5, capped_power(replace(cell, current=16_844.0), settings) or 0.0)
+    )
+    assert capped.charged_kwh < meter.charged_kwh / 9
 
 
 def test_gap_guard_and_break_chain() -> None:

@@ -7,12 +7,13 @@ would notice: states, energy counters, the commands the BMS received.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import ServiceValidationError
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import device_registry as dr
 from pytest_homeassistant_custom_component.components.diagnostics import (
     get_diagnostics_for_config_entry,
@@ -136,4 +137,102 @@ async def test_a_flipped_cell_ovp_never_shows_and_ovpr_is_checked_against_the_bm
         c.frame is None or c.frame.register != CELL_OVPR_REGISTER
         for c in bms.received[sent:]
     )
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+@pytest.mark.parametrize(
+    ("settings", "translation_key"),
+    [
+        ({"total_battery_capacity": 10**400}, "value_out_of_range"),
+        ({"emergency": True}, "setting_not_in_set"),
+        ({"cell_ovp": 3.6005}, "value_off_step"),
+        ({}, "settings_empty"),
+        ({"uart1_protocol": math.nan}, "setting_invalid_option"),
+        ({"settings": {"cell_ovp": 3.6}, "cell_ovpr": 3.5}, "settings_beside_settings"),
+        ({f"no_such_key_{n}": 1 for n in range(5000)}, "settings_not_supported"),
+    ],
+    ids=[
+        "10**400",
+        "emergency",
+        "off_step",
+        "empty",
+        "nan_option",
+        "beside",
+        "5000_keys",
+    ],
+)
+async def test_bad_apply_settings_input_reads_and_sends_nothing(
+    hass: HomeAssistant,
+    virtual_bms: Any,
+    settings: dict[str, Any],
+    translation_key: str,
+) -> None:
+    bms, entry, device_id = await _setup(hass, virtual_bms)
+    received = len(bms.received)
+    with pytest.raises(ServiceValidationError) as caught:
+        await _call(
+            hass, "apply_settings", {"device_id": device_id, "settings": settings}
+        )
+    assert caught.value.translation_key == translation_key
+    assert (
+        len(str(caught.value)) < 1000
+    )  # 5,000 keys do not make a 34,000-character line
+    assert len(bms.received) == received  # nothing read, nothing sent
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+@pytest.mark.parametrize("service", ["calibrate_voltage", "calibrate_current"])
+async def test_a_nan_calibration_is_refused_before_connecting(
+    hass: HomeAssistant, virtual_bms: Any, service: str
+) -> None:
+    bms, entry, device_id = await _setup(hass, virtual_bms)
+    received = len(bms.received)
+    field = service.removeprefix("calibrate_")
+    with pytest.raises(ServiceValidationError) as caught:
+        await _call(hass, service, {"device_id": device_id, field: math.nan})
+    assert caught.value.translation_key == "setting_not_a_number"
+    assert len(bms.received) == received
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_a_nan_option_is_refused_in_the_form(
+    hass: HomeAssistant, virtual_bms: Any
+) -> None:
+    _, entry, _ = await _setup(hass, virtual_bms)
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    options = {**entry.options}
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {
+            "connection_mode": "stream",
+            "poll_interval": 60,
+            "update_interval": math.nan,
+            "pair": False,
+            "leave_slot_free": False,
+            "soc_resync_days": 30,
+        },
+    )
+    assert result["type"] == "form"
+    assert result["errors"] == {"update_interval": "not_a_number"}
+    assert dict(entry.options) == options
+    assert entry.state.name == "LOADED"
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_a_write_is_refused_when_the_settings_cannot_be_confirmed(
+    hass: HomeAssistant, virtual_bms: Any
+) -> None:
+    """Every settings read garbled differently: no write decision on them."""
+    bms, entry, _ = await _setup(hass, virtual_bms)
+    # Each read comes back with another flipped bit (cell UVP, 2 mV apart).
+    bms.faults.flip_bits.extend((FrameType.SETTINGS, 10, bit) for bit in range(1, 8))
+    sent = len(bms.commands(0x1F))
+    with pytest.raises(HomeAssistantError):
+        await hass.services.async_call(
+            "switch",
+            "turn_off",
+            {"entity_id": entity_id(hass, "switch", bms.address, "balancer")},  # type: ignore[arg-type]
+            blocking=True,
+        )
+    assert len(bms.commands(0x1F)) == sent  # the balancer register: nothing sent
     assert await hass.config_entries.async_unload(entry.entry_id)

@@ -208,6 +208,9 @@ async def test_gatt_write_error_is_a_failed_write(
 ) -> None:
     """The proxy reports a GATT error: write_failed, and the BMS's value stays shown."""
     bms, entry, coordinator = await setup_bms(hass, virtual_bms)
+    await (
+        coordinator.async_refresh_settings()
+    )  # confirmed: the write reads nothing first
     before = coordinator.data.settings.get("charging")
     with patch.object(
         BleakClient,

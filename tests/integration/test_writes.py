@@ -345,6 +345,9 @@ async def test_write_exact_bytes_and_state_after_readback(
         bms.device_info["emergency_duration"] = 30
     before = _readback(coordinator, key)
     value = pick_value(coordinator, key)
+    # Writes are checked against settings read twice alike: the first write
+    # after connecting reads them once more first (not part of this exchange).
+    await coordinator.async_confirmed_values()
 
     # What the integration shows at the moment each command reaches the BMS.
     seen: list[tuple[int, object, object]] = []
@@ -403,7 +406,9 @@ async def test_switch_entity_changes_only_after_readback(
         "switch", "turn_off", {"entity_id": entity_id}, blocking=True
     )
     await hass.async_block_till_done()
-    assert states == ["on", "on"]  # during the write and the 0x96 request
+    # During the fresh settings read (the first write after connecting checks
+    # against settings read twice alike), the write and the 0x96 read-back.
+    assert states == ["on", "on", "on"]
     assert bms.settings["charging"] is False
     assert hass.states.get(entity_id).state == "off"
     assert bms.commands(0x1D)[-1].data == doc_frame(S32, "charging", False)
@@ -431,7 +436,7 @@ async def test_number_entity_changes_only_after_readback(
         "number", "set_value", {"entity_id": entity_id, "value": 3.6}, blocking=True
     )
     await hass.async_block_till_done()
-    assert [float(s) for s in states] == [pytest.approx(3.55)] * 2
+    assert [float(s) for s in states] == [pytest.approx(3.55)] * 3  # read, write, read
     assert float(hass.states.get(entity_id).state) == pytest.approx(3.6)
     assert bms.commands(0x04)[-1].data == doc_frame(S24, "cell_ovp", 3.6)
     assert await hass.config_entries.async_unload(entry.entry_id)
@@ -567,6 +572,9 @@ async def test_missing_ack_raises_without_optimistic_state(
     hass: HomeAssistant, virtual_bms
 ) -> None:
     bms, entry, coordinator = await _setup(hass, virtual_bms, "JK-B2A24S20P")
+    await (
+        coordinator.async_refresh_settings()
+    )  # confirmed: the write reads nothing first
     bms._apply_command = lambda frame: (None, False)  # type: ignore[method-assign]
     bms.faults.skip_next_acks = 1
     before = coordinator.data.settings.get("charging")

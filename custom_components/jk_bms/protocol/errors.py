@@ -26,6 +26,10 @@ class ImplausibleFrameError(ProtocolError):
     """
 
 
+class SettingsUnconfirmedError(ImplausibleFrameError):
+    """The settings could not be read twice alike: no write is checked against them."""
+
+
 class InvalidValueError(ProtocolError):
     """A write was refused before any byte was produced.
 

@@ -27,8 +27,10 @@ from .errors import (
     ImplausibleFrameError,
     NotConnectedError,
     ProtocolError,
+    SettingsUnconfirmedError,
     WriteNotConfirmedError,
 )
+from .fields import Value
 from .framing import RawFrame
 from .models import CellInfo, DeviceInfo, Logbook, Settings
 from .register_spec import Readback
@@ -318,6 +320,23 @@ class LinkCore:
         await self._request(Command.DEVICE_INFO, FrameType.DEVICE_INFO)
         assert self._snapshot is not None
         return self._snapshot
+
+    async def confirmed_values(self) -> dict[str, Value]:
+        """Return the settings (and device-info values) writes are checked against.
+
+        Never one unverified frame: the settings confirmed by two matching reads,
+        else read right now (the shield confirms a read that matches the last
+        one, and asks again for a changed one). ``SettingsUnconfirmedError`` when
+        even that leaves them unconfirmed (every read garbled differently).
+        """
+        if self._shield is None or self._shield.confirmed_settings is None:
+            await self.request_settings()
+        settings = self._shield.confirmed_settings if self._shield else None
+        if settings is None:
+            raise SettingsUnconfirmedError("the settings could not be read twice alike")
+        assert self._snapshot is not None
+        info = self._shield.confirmed_device_info if self._shield else None
+        return {**(info or self._snapshot.device_info).values(), **settings.values()}
 
     async def send_action(self, command: Command, value: float | None = None) -> None:
         """Send a one-shot action (restart, preset, calibration …); wait for the ack."""

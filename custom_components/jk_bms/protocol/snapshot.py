@@ -65,3 +65,11 @@ class FrameShield(Protocol):
 
     def expect_write(self, key: str, value: Value) -> None:
         """Let the read-back of a write change ``key`` to ``value`` at once."""
+
+    @property
+    def confirmed_settings(self) -> Settings | None:
+        """The settings read twice alike (or confirmed by a write), else None."""
+
+    @property
+    def confirmed_device_info(self) -> DeviceInfo | None:
+        """The device info read twice alike, else None."""
