@@ -72,7 +72,9 @@ async def test_toggle_changes_only_after_readback(
     await hass.async_block_till_done()
 
     # The write, then the settings request that reads it back; unchanged meanwhile.
-    assert seen == [(register, before), (0x96, before)]
+    # First a fresh settings read: the first write after connecting is checked
+    # against settings read twice alike.
+    assert seen == [(0x96, before), (register, before), (0x96, before)]
     assert bms.commands(register)[-1].value[0] == (service == "turn_on")
     assert bool(bms.settings[key]) is (service == "turn_on")
     assert hass.states.get(switch).state == ("on" if service == "turn_on" else "off")
