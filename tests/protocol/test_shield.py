@@ -241,3 +241,38 @@ def test_logbook_frames_pass_untouched() -> None:
     from custom_components.jk_bms.protocol import decode_logbook
 
     assert FrameShield(S32).check(decode_logbook(vector.data), 0.0) is None
+
+
+@pytest.mark.parametrize("amps", [15.0, 18.0, 20.0])
+def test_a_1_024_amp_current_flip_at_15_to_20_amps_is_dropped(amps: float) -> None:
+    """Bit 10 of the mA current: 1.024 A, more than 5 % below 20.48 A (issue 13's gap).
+
+    The power field is sampled apart from the current (up to 1.6 % off at 10 A
+    and above on the captures): a real frame that far off still passes.
+    """
+    volts = CELL.total_voltage
+    assert volts is not None
+    real_power = volts * amps * 1.016
+    data = build_frame(
+        FrameType.CELL_INFO,
+        S32,
+        {"current": amps, "power_reported": real_power},
+        template=CELL_VECTOR.data,
+    )
+    shield = FrameShield(S32)
+    assert shield.check(SETTINGS, 0.0) is None
+    assert shield.check(decode_cell_info(data, S32), 0.5) is None
+    flipped = decode_cell_info(_flip(data, 158 + 1, 2), S32)
+    assert flipped.current is not None
+    assert abs(flipped.current - amps) == pytest.approx(1.024)
+    # The power field cross-check, or the step against the last frame (the power
+    # field sides with the old current): either drops it.
+    assert shield.check(flipped, 1.0) in ("power_vs_current", "current_step")
+    # A real load step moves the power field too: it passes at once.
+    step = build_frame(
+        FrameType.CELL_INFO,
+        S32,
+        {"current": amps + 1.024, "power_reported": volts * (amps + 1.024)},
+        template=CELL_VECTOR.data,
+    )
+    assert shield.check(decode_cell_info(step, S32), 1.5) is None
