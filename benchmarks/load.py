@@ -1,26 +1,42 @@
 """What every streaming BMS costs: event-loop CPU per minute, recorder rows per hour.
 
-Two runs with the same number of virtual BMS streaming a cell frame every 0.5 s:
+Runs with the same number of virtual BMS streaming a cell frame every 0.5 s:
 one where the integration receives them through Home Assistant's Bluetooth stack,
-one where each BMS streams to a null central (no Home Assistant involved). The
-event loop's CPU difference is what the integration and Home Assistant spend;
-the recorder thread's CPU and the rows it adds to ``states`` are counted apart.
+one where each BMS streams to a null central (no Home Assistant involved), and,
+when its source is at hand, one with BMS_BLE-HA instead (peer_ha.py). The event
+loop's CPU difference is what the integration and Home Assistant spend; the
+recorder thread's CPU and the rows it adds to ``states`` are counted apart.
+
+Every run is a process of its own (``python -m benchmarks.load KIND …``, one
+JSON line of figures): each starts from the same fresh interpreter, and the two
+aiobmsble releases of the bench never meet.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import json
+import logging
 import sqlite3
 import statistics
+import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 from unittest.mock import patch
 
+from homeassistant.components import bluetooth
+from homeassistant.config_entries import (
+    SOURCE_BLUETOOTH,
+    ConfigEntry,
+    ConfigEntryState,
+)
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.recorder import get_instance
 from homeassistant.util import dt as dt_util
@@ -30,6 +46,7 @@ from custom_components.jk_bms.const import DOMAIN
 from custom_components.jk_bms.freshness import ON_CHANGE
 from custom_components.jk_bms.protocol import Command, encode_request
 
+from . import peer_ha
 from .harness import Instance, default_options, home_assistant, thread_cpu_seconds
 
 SETTLE_S = 8.0  # after set-up, before the window (first publish, restore, registry)
@@ -62,6 +79,7 @@ class LoadFigures:
     layer: Layer
     live_median_age_s: float | None  # current / power / voltage / SoC, last_reported
     energy_error: float | None  # charged meter vs the packs' truth over the window
+    peer: bool = False  # BMS_BLE-HA instead of this integration
 
     @property
     def loop_ms_per_bms_minute(self) -> float:
@@ -125,7 +143,6 @@ class Layer(StrEnum):
     FRESHNESS = "freshness rules (deadband / max age)"  # what ships
     ON_CHANGE = "write on any change (the old per-entity filter)"
     EVERY_TICK = "no entity filter (write at every hand-on)"
-    NO_EQUALITY = "freshness rules, coordinator always_update=True"
 
 
 @contextmanager
@@ -142,12 +159,49 @@ def _layer(layer: Layer) -> Iterator[None]:
             yield
 
 
-def _charged_kwh(coordinator: Any) -> float:
-    """Return the coordinator's charged-energy meter (every frame counts), kWh."""
-    derived = getattr(coordinator.data, "derived", None)
-    if derived is not None and "energy_charged" in derived:
-        return float(derived["energy_charged"])
-    return float(coordinator.energy.charged_kwh)
+def _charged_kwh(entry: ConfigEntry) -> float | None:
+    """Return the charged-energy meter (every frame counts), kWh; None for the peer."""
+    meter = getattr(getattr(entry, "runtime_data", None), "energy", None)
+    return None if meter is None else float(meter.charged_kwh)
+
+
+async def _add_peer(instance: Instance, bms: Any) -> ConfigEntry:
+    """Set BMS_BLE-HA up for ``bms`` through its own Bluetooth discovery flow."""
+    hass = instance.hass
+    info = bluetooth.async_last_service_info(hass, bms.address, connectable=True)
+    assert info is not None, "the virtual BMS is not advertising"
+    result = await hass.config_entries.flow.async_init(
+        peer_ha.PEER_DOMAIN, context={"source": SOURCE_BLUETOOTH}, data=info
+    )
+    assert result.get("step_id") == "bluetooth_confirm", result
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    assert result.get("type") == "create_entry", result
+    entry: ConfigEntry = result["result"]
+    return entry
+
+
+def _live_entities(
+    instance: Instance, entries: list[ConfigEntry], devices: list[Any], peer: bool
+) -> list[str]:
+    registry = er.async_get(instance.hass)
+    if not peer:
+        return [
+            entity_id
+            for bms in devices
+            for key in LIVE_KEYS
+            if (
+                entity_id := registry.async_get_entity_id(
+                    "sensor", DOMAIN, f"{bms.address}_{key}"
+                )
+            )
+        ]
+    return [
+        e.entity_id
+        for entry in entries
+        for e in er.async_entries_for_config_entry(registry, entry.entry_id)
+        if e.domain == "sensor"
+        and e.unique_id.rsplit("-", 1)[-1] in peer_ha.PEER_LIVE_KEYS
+    ]
 
 
 async def measure(
@@ -157,9 +211,11 @@ async def measure(
     window_s: float,
     baseline_s: float,
     layer: Layer = Layer.FRESHNESS,
+    *,
+    peer: bool = False,
 ) -> LoadFigures:
     """Stream ``bms_count`` BMS into Home Assistant at ``cadence``; count the cost."""
-    name = f"load-{cadence:g}-{list(Layer).index(layer)}"
+    name = f"load-{'peer' if peer else 'jk'}-{cadence:g}-{list(Layer).index(layer)}"
     db = workdir / f"{name}.db"
     with _layer(layer):
         async with home_assistant(
@@ -171,29 +227,24 @@ async def measure(
             for index in range(bms_count):
                 bms = instance.add_bms(index + 1)
                 devices.append(bms)
-                entries.append(instance.add_entry(bms, **default_options(cadence)))
+                if peer:
+                    entries.append(await _add_peer(instance, bms))
+                else:
+                    entries.append(instance.add_entry(bms, **default_options(cadence)))
             await instance.setup_entries(entries)
-            if layer is Layer.NO_EQUALITY:
-                for entry in entries:
-                    entry.runtime_data.always_update = True
             await asyncio.sleep(SETTLE_S)
+            loaded = [e for e in entries if e.state is ConfigEntryState.LOADED]
+            if len(loaded) != len(entries):
+                raise RuntimeError(
+                    f"not all entries loaded: {[e.state for e in entries]}"
+                )
             writes = 0
 
             def count(_event: object) -> None:
                 nonlocal writes
                 writes += 1
 
-            registry = er.async_get(hass)
-            live = [
-                entity_id
-                for bms in devices
-                for key in LIVE_KEYS
-                if (
-                    entity_id := registry.async_get_entity_id(
-                        "sensor", DOMAIN, f"{bms.address}_{key}"
-                    )
-                )
-            ]
+            live = _live_entities(instance, entries, devices, peer)
             ages: list[float] = []
 
             async def sample() -> None:
@@ -207,7 +258,7 @@ async def measure(
                         if state is not None
                     )
 
-            energy_before = [_charged_kwh(e.runtime_data) for e in entries]
+            energy_before = [_charged_kwh(e) for e in entries]
             truth_before = [bms.battery.truth.energy_in_wh for bms in devices]
             unsub = hass.bus.async_listen("state_changed", count)
             rows_before = await _flush_recorder(instance, db)
@@ -219,9 +270,11 @@ async def measure(
             recorder_cpu = thread_cpu_seconds("Recorder") - recorder_before
             sampler.cancel()
             unsub()
+            energy_after = [_charged_kwh(e) for e in entries]
             energy = sum(
-                _charged_kwh(e.runtime_data) - before
-                for e, before in zip(entries, energy_before, strict=True)
+                after - before
+                for after, before in zip(energy_after, energy_before, strict=True)
+                if after is not None and before is not None
             )
             truth = (
                 sum(
@@ -245,5 +298,84 @@ async def measure(
         state_writes=writes,
         layer=layer,
         live_median_age_s=statistics.median(ages) if ages else None,
-        energy_error=(energy - truth) / truth if truth else None,
+        energy_error=(energy - truth) / truth if truth and not peer else None,
+        peer=peer,
     )
+
+
+async def isolated(
+    kind: str,
+    *,
+    bms: int,
+    window_s: float,
+    cadence: float = 5.0,
+    baseline_s: float = 0.0,
+    layer: Layer = Layer.FRESHNESS,
+) -> LoadFigures | float:
+    """Run one measurement in a fresh process; figures, or the baseline's seconds."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "benchmarks.load",
+        kind,
+        f"--bms={bms}",
+        f"--window={window_s}",
+        f"--cadence={cadence}",
+        f"--baseline={baseline_s}",
+        f"--layer={layer.name}",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await process.communicate()
+    if process.returncode:
+        raise RuntimeError(f"load {kind} failed: {err.decode()[-2000:]}")
+    result = json.loads(out.decode().strip().splitlines()[-1])
+    if kind == "baseline":
+        return float(result["loop_cpu_s"])
+    result["layer"] = Layer[result["layer"]]
+    return LoadFigures(**result)
+
+
+async def _main(args: argparse.Namespace) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="jk_load_") as tmp:
+        workdir = Path(tmp)
+        if args.kind == "baseline":
+            return {"loop_cpu_s": await baseline(workdir, args.bms, args.window)}
+        if args.kind == "peer":
+            ready, why = peer_ha.prepare()
+            if not ready:
+                raise SystemExit(why)
+        figures = await measure(
+            workdir,
+            args.bms,
+            args.cadence,
+            args.window,
+            args.baseline,
+            Layer[args.layer],
+            peer=args.kind == "peer",
+        )
+        result = asdict(figures)
+        result["layer"] = figures.layer.name
+        return result
+
+
+def main() -> None:
+    """One measurement; prints its figures as one JSON line."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("kind", choices=("baseline", "jk", "peer"))
+    parser.add_argument("--bms", type=int, default=4)
+    parser.add_argument("--window", type=float, default=60.0)
+    parser.add_argument("--cadence", type=float, default=5.0)
+    parser.add_argument("--baseline", type=float, default=0.0)
+    parser.add_argument("--layer", default=Layer.FRESHNESS.name)
+    parser.add_argument("--debug", action="store_true")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.CRITICAL)
+    if args.debug:
+        logging.getLogger("custom_components").setLevel(logging.DEBUG)
+        logging.getLogger("aiobmsble").setLevel(logging.DEBUG)
+    print(json.dumps(asyncio.run(_main(args))))
+
+
+if __name__ == "__main__":
+    main()

@@ -87,7 +87,7 @@ async def run(workdir: Path, *, scheduler: bool, window_s: float) -> ManyBmsFigu
         if not scheduler:
             stack.enter_context(
                 patch(
-                    "custom_components.jk_bms.coordinator.async_connection_turn",
+                    "custom_components.jk_bms.link_commands.async_connection_turn",
                     lambda *_a, **_k: contextlib.nullcontext(),
                 )
             )
