@@ -4,6 +4,17 @@ from __future__ import annotations
 
 from homeassistant.helpers import device_registry as dr
 
+from custom_components.jk_bms.compat import HA_2026_10
+
+# Quality-scale rules that Home Assistant's own integrations use since 2026.10
+# (2026.6's list has none of them; quality_scale.yaml covers the newest list).
+QUALITY_RULES_SINCE_2026_10 = frozenset({"docs-conditions", "docs-triggers"})
+
+
+def quality_rules_newer_than_this_release() -> frozenset[str]:
+    """Rules of the newest scale that the running release does not know yet."""
+    return frozenset() if HA_2026_10 else QUALITY_RULES_SINCE_2026_10
+
 
 def device_by_connection(
     registry: dr.DeviceRegistry, connection: tuple[str, str], entry_id: str

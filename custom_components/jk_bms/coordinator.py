@@ -22,7 +22,7 @@ from homeassistant.helpers.debounce import Debouncer
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
 
-from .compat import async_register_advertisement_callback
+from . import compat
 from .const import (
     CONF_CONNECTION_MODE,
     CONF_PAIR,
@@ -109,9 +109,8 @@ class JkBmsCoordinator(LinkCommands, DataUpdateCoordinator[JkBmsData]):
             raise self._cannot_connect(err) from err
         self.link_connected = self._live = True
         self._unsubs += [
-            # Every advert, even unchanged ones: RSSI, the best path, and the
-            # moment a dropped BMS is back on the air.
-            async_register_advertisement_callback(
+            # Every advert: RSSI, the best path, a dropped BMS back on the air.
+            compat.async_register_advertisement_callback(
                 self.hass, self._handle_advertisement, self.address
             ),
             # Last: a fired listen_once is already gone (see _async_handle_stop).
@@ -158,6 +157,7 @@ class JkBmsCoordinator(LinkCommands, DataUpdateCoordinator[JkBmsData]):
             return
         if not status.connected:
             self._builder.link_lost()
+            compat.async_deliver_next_advert(self.hass, self.address)
         if status.available == self.link_connected:
             self.async_update_listeners()  # the repairs look at the error
             return

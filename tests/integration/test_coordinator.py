@@ -32,6 +32,7 @@ from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
 )
 
+from custom_components.jk_bms import compat
 from custom_components.jk_bms.const import (
     CONF_CONNECTION_MODE,
     CONF_POLL_INTERVAL,
@@ -266,6 +267,16 @@ async def test_link_drop_unavailable_and_back(
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 
+@pytest.mark.usefixtures("all_entities")
+async def test_signal_strength_known_from_set_up(
+    hass: HomeAssistant, virtual_bms
+) -> None:
+    """A connected BMS is silent: its signal strength is the advert heard before."""
+    bms, entry, _ = await setup_bms(hass, virtual_bms, rssi=-71)
+    assert state_of(hass, "sensor", bms.address, "rssi") == "-71"
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
 @pytest.mark.usefixtures("no_backoff")
 async def test_advert_after_drop_reconnects_early(
     hass: HomeAssistant, virtual_bms, virtual_proxy: VirtualProxy
@@ -284,8 +295,10 @@ async def test_advert_after_drop_reconnects_early(
     bms.faults.stop_streaming = False
     virtual_proxy.advertise(bms.address)
     await hass.async_block_till_done(wait_background_tasks=True)
-    fire(hass, 3)
-    await hass.async_block_till_done(wait_background_tasks=True)
+    # Before 2026.10 the unchanged advert is found at the next check (1 s).
+    for seconds in (compat.UNCHANGED_ADVERT_CHECK.total_seconds(), 3):
+        fire(hass, seconds)
+        await hass.async_block_till_done(wait_background_tasks=True)
     assert coordinator.link_connected
     assert coordinator.data.derived["rssi"] == bms.rssi
     assert await hass.config_entries.async_unload(entry.entry_id)
