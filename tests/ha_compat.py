@@ -10,6 +10,10 @@ from custom_components.jk_bms.compat import HA_2026_10
 # (2026.6's list has none of them; quality_scale.yaml covers the newest list).
 QUALITY_RULES_SINCE_2026_10 = frozenset({"docs-conditions", "docs-triggers"})
 
+# Since 2026.10 a logbook row of an event entity carries its event type (the
+# frontend shows it translated next to the name); before, the state only.
+LOGBOOK_ROWS_CARRY_THE_EVENT_TYPE = HA_2026_10
+
 
 def quality_rules_newer_than_this_release() -> frozenset[str]:
     """Rules of the newest scale that the running release does not know yet."""
