@@ -6,6 +6,10 @@ import json
 import struct
 from pathlib import Path
 
+from homeassistant.components.automation.config import AUTOMATION_BLUEPRINT_SCHEMA
+from homeassistant.components.blueprint import models
+from homeassistant.util.yaml import load_yaml_dict
+
 ROOT = Path(__file__).parent.parent
 INTEGRATION = ROOT / "custom_components" / "jk_bms"
 HACS_KEYS = {
@@ -54,3 +58,19 @@ def test_brand_icon_is_a_square_png() -> None:
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = struct.unpack(">II", data[16:24])
     assert width == height == 256
+
+
+def test_blueprints_install_from_the_oldest_supported_release() -> None:
+    """Each blueprint asks for hacs.json's minimum release, and this one may import it."""
+    minimum = json.loads((ROOT / "hacs.json").read_text())["homeassistant"]
+    paths = sorted((ROOT / "blueprints" / "automation" / "jk_bms").glob("*.yaml"))
+    assert len(paths) == 3
+    for path in paths:
+        blueprint = models.Blueprint(
+            load_yaml_dict(str(path)),
+            expected_domain="automation",
+            schema=AUTOMATION_BLUEPRINT_SCHEMA,
+        )
+        assert blueprint.metadata["homeassistant"]["min_version"] == minimum, path.name
+        # What the import dialog reports; None: the blueprint can be imported here.
+        assert blueprint.validate() is None, path.name
