@@ -25,7 +25,7 @@ from bleak_retry_connector.bluez import Allocations
 from bluetooth_data_tools import monotonic_time_coarse
 from habluetooth import BaseHaRemoteScanner, HaBluetoothConnector, get_manager
 from homeassistant.components import bluetooth
-from homeassistant.core import CALLBACK_TYPE, HomeAssistant
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers.event import async_track_time_interval
 
 from .gatt import CHAR_MODEL_NUMBER, LAYOUTS, ModuleLayout, build_services
@@ -88,8 +88,8 @@ class VirtualBleakBackend(BaseBleakClient):
         """Deliver one notification to every subscriber of the notify characteristic."""
         if not self._connected:
             return
-        for callback in list(self._callbacks.values()):
-            callback(bytearray(data))
+        for notify in list(self._callbacks.values()):
+            notify(bytearray(data))
 
     def link_lost(self) -> None:
         """Handle the BMS side dropping the link."""
@@ -290,7 +290,7 @@ class VirtualProxy:
             self._unsubscribers.append(
                 async_track_time_interval(
                     self.hass,
-                    lambda _now: self.advertise_idle(),
+                    self._advertise_on_timer,
                     self.advert_interval,
                     name="jk virtual proxy adverts",
                 )
@@ -331,6 +331,12 @@ class VirtualProxy:
             {"address_type": 0},
             monotonic_time_coarse(),
         )
+
+    @callback
+    def _advertise_on_timer(self, _now: object) -> None:
+        # A callback runs in the event loop; a plain function would be run in
+        # an executor thread and Bluetooth's advert callbacks with it.
+        self.advertise_idle()
 
     def advertise_idle(self) -> None:
         """Re-advertise every device that no central is connected to (a connected BMS is silent)."""
