@@ -17,6 +17,9 @@ from custom_components.jk_bms.protocol import (
     decode_settings,
 )
 from custom_components.jk_bms.protocol.shield import FrameShield, current_limit
+from custom_components.jk_bms.protocol.tables.frame_limits import (
+    STEP_DROPS_TO_REANCHOR,
+)
 
 from .vector_data import Vector, all_vectors
 
@@ -163,6 +166,29 @@ def test_counters_never_run_backwards() -> None:
         template=CELL_VECTOR.data,
     )
     assert shield.check(decode_cell_info(data, S32), 1.0) == "total_runtime_step"
+
+
+def test_a_counter_that_always_runs_fast_becomes_the_reference_after_a_run() -> None:
+    """A BMS whose runtime counter ticks 30 s per half second breaks the step rule
+    on every frame, also between two frames in a row; a corrupted frame is a
+    one-off, so a run of such frames is the BMS's own behaviour: trusted, the
+    entities do not stay unavailable."""
+    shield = _streaming()
+    runtime = CELL.total_runtime or 0
+    results = []
+    for n in range(1, STEP_DROPS_TO_REANCHOR + 2):
+        data = build_frame(
+            FrameType.CELL_INFO,
+            S32,
+            {"total_runtime": runtime + 30 * n},
+            template=CELL_VECTOR.data,
+        )
+        results.append(shield.check(decode_cell_info(data, S32), 0.5 + 0.5 * n))
+    dropped = STEP_DROPS_TO_REANCHOR - 1
+    assert results[:dropped] == ["total_runtime_step"] * dropped
+    assert results[dropped] is None  # the run's last frame is the new reference
+    assert results[dropped + 1] == "total_runtime_step"  # and the count starts again
+    assert shield.drops == {"total_runtime_step": dropped + 1}
 
 
 def test_a_flipped_cell_ovp_settings_frame_is_dropped() -> None:

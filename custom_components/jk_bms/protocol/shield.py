@@ -49,6 +49,7 @@ class FrameShield:
         self._drops: dict[str, int] = {}
         self._cell: tuple[CellInfo, float] | None = None
         self._cell_candidate: tuple[CellInfo, float] | None = None
+        self._cell_step_drops = 0  # in a row, since the last accepted frame
         self._settings: Settings | None = None
         self._settings_candidate: Settings | None = None
         self._settings_confirmed = False
@@ -116,13 +117,20 @@ class FrameShield:
             for key in written & self._expected.keys():
                 del self._expected[key]
             self._cell, self._cell_candidate = (cell, at), None
+            self._cell_step_drops = 0
             return None
         candidate = self._cell_candidate
-        if candidate is not None and (
-            cell_step_reason(candidate[0], cell, at - candidate[1], self.current_limit)
+        self._cell_step_drops += 1
+        if (
+            candidate is not None
+            and cell_step_reason(
+                candidate[0], cell, at - candidate[1], self.current_limit
+            )
             is None
-        ):  # the move is real: two frames in a row show it
+        ) or self._cell_step_drops >= limits.STEP_DROPS_TO_REANCHOR:
+            # The move is real: two frames in a row show it, or a long run does.
             self._cell, self._cell_candidate = (cell, at), None
+            self._cell_step_drops = 0
             return None
         self._cell_candidate = (cell, at)
         return reason

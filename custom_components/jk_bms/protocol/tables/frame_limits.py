@@ -101,6 +101,11 @@ FLOW_MARGIN: Final = 5.0  # A
 # A current moving this far (A) from the last frame while the power field sides
 # with the old value is not trusted until the next frame shows it.
 CURRENT_JUMP: Final = 0.5
+# Frames in a row that all pass the static rules but break a step rule: a
+# corrupted frame is a random one-off, so a run this long is the BMS's own
+# behaviour (a counter that runs fast, a recalibrated capacity) and becomes the
+# new reference instead of leaving the entities unavailable for good.
+STEP_DROPS_TO_REANCHOR: Final = 10
 # A pack reading (almost) no voltage carries no current the BMS can measure.
 NO_VOLTAGE: Final = 1.0  # V
 # Discrete values guarded by a static rule instead (balancer status vs current).
