@@ -304,6 +304,38 @@ async def test_advert_after_drop_reconnects_early(
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 
+@TICKING
+@pytest.mark.skipif(
+    not compat.HA_2026_10, reason="before 2026.10 an unchanged advert is passed on once"
+)
+async def test_adverts_every_half_second_do_not_postpone_the_reconnect(
+    hass: HomeAssistant,
+    virtual_bms,
+    virtual_proxy: VirtualProxy,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """A proxy passing on every advert (twice a second) still gets it reconnected."""
+    bms, entry, coordinator = await setup_bms(hass, virtual_bms)
+    bms.faults.refuse_connections = True
+    bms.drop_link()
+    await hass.async_block_till_done(wait_background_tasks=True)
+    for delay in (2, 4, 8):  # three failed attempts: the next one in 16 s
+        fire(hass, delay + 0.6)
+        await hass.async_block_till_done(wait_background_tasks=True)
+    assert coordinator.session.stats.connect_failures == 3
+    bms.faults.refuse_connections = False
+    bms.faults.stop_streaming = False
+    for _ in range(8):  # 4 s of adverts, two a second
+        virtual_proxy.advertise(bms.address)
+        freezer.tick(0.5)
+        fire(hass, 0)
+        await hass.async_block_till_done(wait_background_tasks=True)
+        if coordinator.link_connected:
+            break
+    assert coordinator.link_connected
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
 async def test_unload_frees_the_proxy_slot(
     hass: HomeAssistant, virtual_bms, virtual_proxy: VirtualProxy
 ) -> None:

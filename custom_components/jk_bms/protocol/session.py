@@ -130,16 +130,26 @@ class JkBmsSession(LinkCore):
         await self._disconnect()
 
     def advertisement_seen(self) -> None:
-        """Reconnect now rather than after the backoff: it advertises again."""
+        """Reconnect now rather than after the backoff: it advertises again.
+
+        Only a reconnect further away than the first backoff step is brought
+        forward: a proxy passing on every advert (several a second) would
+        otherwise push it back by that step again and again.
+        """
+        handle = self._timers.get("reconnect")
         if (
-            self.mode is LinkMode.STREAM
-            and not self._stopping
-            and not self._status.connected
-            and (handle := self._timers.pop("reconnect", None)) is not None
+            self.mode is not LinkMode.STREAM
+            or self._stopping
+            or self._status.connected
+            or handle is None
+            or handle.when() - asyncio.get_running_loop().time()
+            <= RECONNECT_INITIAL_DELAY
         ):
-            handle.cancel()
-            self._set_status(attempt=0)
-            self._schedule_reconnect()
+            return
+        del self._timers["reconnect"]
+        handle.cancel()
+        self._set_status(attempt=0)
+        self._schedule_reconnect()
 
     def _on_lost(self) -> None:
         """Bleak reports the link lost (not our own disconnect)."""
