@@ -11,11 +11,17 @@ DOMAIN: Final = "jk_bms"
 MANUFACTURER: Final = "Jikong (JK BMS)"
 
 # Home Assistant's coordinator logs each hand-over of data ("Manually updated …
-# data") at debug, once per state cadence. Its own logger passes info and up
-# (its errors), so a debug log shows the link, not the cadence; a `logger:`
-# entry for this name brings those lines back.
+# data") at debug, once per state cadence. Its own logger drops debug lines
+# unless a `logger:` entry names it, so a debug log of the integration shows the
+# link, not the cadence. A filter, not a level: otherwise it inherits the
+# configured level (an explicit INFO would let info through where the user
+# asked for warnings only).
 UPDATES_LOGGER: Final = logging.getLogger(f"{__package__}.coordinator.updates")
-UPDATES_LOGGER.setLevel(logging.INFO)
+UPDATES_LOGGER.addFilter(
+    lambda record: (
+        record.levelno > logging.DEBUG or UPDATES_LOGGER.level == logging.DEBUG
+    )
+)
 
 # The advertised service; never enough alone (other BMS brands use it too), so
 # discovery also requires one of JK's manufacturer ids (see manifest.json).

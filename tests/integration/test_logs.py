@@ -12,6 +12,7 @@ from custom_components.jk_bms.const import (
     CONF_CONNECTION_MODE,
     CONF_POLL_INTERVAL,
     CONF_UPDATE_INTERVAL,
+    UPDATES_LOGGER,
 )
 
 from .helpers import add_entry, fire, setup_bms
@@ -116,3 +117,29 @@ async def test_poll_link_changes_logged_once_each(
     assert told[1].getMessage() == f"{name} is back online"
     assert not lines(caplog, "Manually updated")
     assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+def test_the_updates_logger_follows_the_configured_level() -> None:
+    """Quieting the integration to warnings quiets HA's coordinator lines too."""
+    package = logging.getLogger("custom_components.jk_bms")
+    before = package.level
+    try:
+        package.setLevel(logging.WARNING)
+        assert not UPDATES_LOGGER.isEnabledFor(logging.INFO)
+        package.setLevel(logging.DEBUG)
+        assert UPDATES_LOGGER.isEnabledFor(logging.INFO)
+        record = UPDATES_LOGGER.makeRecord(
+            UPDATES_LOGGER.name,
+            logging.DEBUG,
+            __file__,
+            0,
+            "Manually updated",
+            (),
+            None,
+        )
+        assert not UPDATES_LOGGER.filter(record)  # the per-cadence line stays out
+        UPDATES_LOGGER.setLevel(logging.DEBUG)  # a `logger:` entry naming it
+        assert UPDATES_LOGGER.filter(record)
+    finally:
+        package.setLevel(before)
+        UPDATES_LOGGER.setLevel(logging.NOTSET)
