@@ -33,6 +33,7 @@ from custom_components.jk_bms.protocol import (
     Variant,
     checksum,
     decode_cell_info,
+    decode_cell_sample,
     decode_device_info,
     decode_settings,
 )
@@ -69,7 +70,8 @@ class Tally:
     harmful_dropped: int = 0
     harmless: int = 0
     harmless_passed: int = 0
-    missed: list[str] = field(default_factory=list)
+    missed: list[str] = field(default_factory=list)  # harmful, and shown
+    energy_missed: list[str] = field(default_factory=list)  # V / I / P, and counted
 
     @property
     def harmless_pass_share(self) -> float:
@@ -160,9 +162,32 @@ def primed_shield(capture: Capture, real: Decoded) -> FrameShield | None:
         settings = decode_settings(capture.settings, capture.variant)
         shield.check(settings, -1.0)
         shield.check(settings, -0.5)
-    if shield.check(real, 0.0) is not None or shield.check(real, INTERVAL) is not None:
-        return None
+    for at in (0.0, INTERVAL):
+        if gate(shield, capture, capture.data, real, at) != (True, True):
+            return None
     return shield
+
+
+def gate(
+    shield: FrameShield, capture: Capture, data: bytes, frame: Decoded, at: float
+) -> tuple[bool, bool]:
+    """Run one frame through the session's gates: (counted, shown).
+
+    A streamed cell frame's sample must pass before its V and I reach the
+    energy meters (counted); the whole frame is checked when it is shown.
+    Settings and device info are checked whole.
+    """
+    if not isinstance(frame, CellInfo):
+        passed = shield.check(frame, at) is None
+        return passed, passed
+    sample = decode_cell_sample(data, capture.variant)
+    if shield.check_sample(sample, at) is not None:
+        return False, False
+    return True, shield.check_sampled(frame, at) is None
+
+
+# What an energy meter integrates: a flip here must not pass the sample gate.
+ENERGY_KEYS = ("total_voltage ", "current ", "power ")
 
 
 def sweep_one(capture: Capture, tally: Tally) -> bool:
@@ -180,16 +205,20 @@ def sweep_one(capture: Capture, tally: Tally) -> bool:
         except ProtocolError:
             flipped = None
         if flipped is None:
-            passed, harmful = False, True  # dropped by the decoder: count as caught
+            counted = passed = False  # dropped by the decoder: count as caught
+            found = ["undecodable"]
         else:
-            passed = copy.copy(shield).check(flipped, 2 * INTERVAL) is None
-            harmful = bool(harm(real, flipped))
-        if harmful:
+            counted, passed = gate(
+                copy.copy(shield), capture, data, flipped, 2 * INTERVAL
+            )
+            found = harm(real, flipped)
+        where = f"{capture.source} byte {offset} bit {bit}"
+        if counted and any(f.startswith(ENERGY_KEYS) for f in found):
+            tally.energy_missed.append(f"{where}: {found}")
+        if found:
             tally.harmful += 1
             if passed:
-                tally.missed.append(
-                    f"{capture.source} byte {offset} bit {bit}: {harm(real, flipped)}"  # type: ignore[arg-type]
-                )
+                tally.missed.append(f"{where}: {found}")
             else:
                 tally.harmful_dropped += 1
         else:
@@ -309,22 +338,32 @@ def _number(value: Value) -> bool:
 # ------------------------------------------------------------------ report
 
 
-def shield_cost(rounds: int = 20) -> float:
-    """µs the shield spends per accepted cell-info frame (JK02_32S captures)."""
+def shield_cost(rounds: int = 20) -> tuple[float, float]:
+    """µs CPU of the shield per streamed cell frame, and per frame shown (JK02_32S).
+
+    Every frame: its sample is decoded and checked. At the hand-on (every ten
+    frames at the 5 s default) the whole frame is decoded and checked.
+    """
     frames = [c for c in captures() if c.frame_type is FrameType.CELL_INFO]
     frames = [c for c in frames if c.variant is Variant.JK02_32S]
     decoded = [decode_cell_info(c.data, c.variant) for c in frames]
+    samples = [decode_cell_sample(c.data, c.variant) for c in frames]
     shield = FrameShield(Variant.JK02_32S)
-    started = time.process_time()  # CPU time: the machine may be shared
-    count = 0
-    for round_ in range(rounds):
-        for index, cell in enumerate(decoded):
-            # The same frame twice in a row: every rule runs and the frame passes.
-            at = (round_ * len(decoded) + index) * 2 * INTERVAL
-            shield.check(cell, at)
-            shield.check(cell, at + INTERVAL)
-            count += 2
-    return (time.process_time() - started) / count * 1e6
+    costs = []
+    for check in (shield.check_sample, shield.check_sampled):
+        started = time.process_time()  # CPU time: the machine may be shared
+        count = 0
+        for round_ in range(rounds):
+            for index, frame in enumerate(
+                samples if check == shield.check_sample else decoded
+            ):
+                # The same frame twice in a row: every rule runs and the frame passes.
+                at = (round_ * len(frames) + index) * 2 * INTERVAL
+                check(frame, at)  # type: ignore[arg-type]
+                check(frame, at + INTERVAL)  # type: ignore[arg-type]
+                count += 2
+        costs.append((time.process_time() - started) / count * 1e6)
+    return costs[0], costs[1]
 
 
 def summary(tallies: Mapping[tuple[str, str], Tally]) -> list[list[str]]:
@@ -349,16 +388,22 @@ def report() -> str:
     tallies, refused = sweep(captures())
     harmful = sum(t.harmful for t in tallies.values())
     dropped = sum(t.harmful_dropped for t in tallies.values())
+    energy = sum(len(t.energy_missed) for t in tallies.values())
+    per_frame, per_shown = shield_cost()
     return (
         "## Frame shield: every single-bit flip of the captured frames\n\n"
         "`benchmarks/bitflip_sweep.py`: each distinct cell-info, settings and "
         "device-info frame of tests/protocol/vectors, every bit of bytes 0-298 "
         "flipped and the checksum fixed, decoded and checked by `FrameShield` "
-        "after the device's real stream (settings read twice, the real frame). "
+        "after the device's real stream (settings read twice, the real frame), "
+        "as the session does: a cell frame's sample (`check_sample`, before the "
+        "energy meters) and, to be shown, the whole frame (`check_sampled`). "
         f"**{dropped:,} of {harmful:,} harmful flips dropped "
-        f"({dropped / max(harmful, 1):.1%})**; real frames dropped: "
-        f"{len(refused)}. Shield cost: **{shield_cost():.0f} µs CPU per cell-info "
-        "frame** (JK02_32S, on top of decoding).\n\n" + table(HEADER, summary(tallies))
+        f"({dropped / max(harmful, 1):.1%})**; harmful V / I / P flips counted "
+        f"by an energy meter: {energy}; real frames dropped: {len(refused)}. "
+        f"Shield cost (JK02_32S, on top of decoding): **{per_frame:.0f} µs CPU per "
+        f"streamed cell frame**, {per_shown:.0f} µs per frame shown.\n\n"
+        + table(HEADER, summary(tallies))
     )
 
 
@@ -384,7 +429,11 @@ def main() -> None:
         for line in tally.missed[:60]:
             print("MISSED", line)
     print("real frames dropped:", refused or "none")
-    print(f"shield: {shield_cost():.1f} µs per cell-info frame")
+    per_frame, per_shown = shield_cost()
+    print(f"shield: {per_frame:.1f} µs per streamed frame, {per_shown:.1f} per shown")
+    for tally in tallies.values():
+        for line in tally.energy_missed[:60]:
+            print("ENERGY MISSED", line)
     print(f"sweep took {time.perf_counter() - started:.1f} s")
 
 

@@ -39,7 +39,7 @@ from .const import (
 from .data import DataBuilder, JkBmsData
 from .derived import EnergyMeter
 from .link_commands import LinkCommands
-from .protocol import ProtocolError
+from .protocol import CellSample, ProtocolError
 from .protocol.session import LinkStatus, Snapshot
 
 _LOGGER = logging.getLogger(__name__)
@@ -81,6 +81,7 @@ class JkBmsCoordinator(LinkCommands, DataUpdateCoordinator[JkBmsData]):
         self._builder = DataBuilder(gap)
         self._live = False  # after the first refresh: snapshots are published
         self._hand_ons = 0  # _async_publish calls (did the Debouncer call it now?)
+        self._building = False  # in _build: the snapshot it refreshes is shown now
         self._publisher = Debouncer(
             hass,
             _LOGGER,
@@ -100,6 +101,7 @@ class JkBmsCoordinator(LinkCommands, DataUpdateCoordinator[JkBmsData]):
         """Connect and read device info, settings and the first cell frame."""
         self._unsubs += [
             self.session.subscribe(self._on_snapshot),
+            self.session.subscribe_samples(self._on_sample),
             self.session.subscribe_link(self._on_link),
         ]
         try:
@@ -127,18 +129,40 @@ class JkBmsCoordinator(LinkCommands, DataUpdateCoordinator[JkBmsData]):
         return data
 
     def _build(self) -> JkBmsData | None:
+        self._building = True
+        try:
+            self.session.refresh()  # the newest cell frame in full, to _on_snapshot
+        finally:
+            self._building = False
         return self._builder.build(dt_util.utcnow())
 
     @callback
     def _on_snapshot(self, snapshot: Snapshot) -> None:
-        """Every accepted frame: the meters move; the entities get it at the cadence."""
-        urgent = self._builder.add(snapshot)
+        """Take a frame to show: urgent unless this hand-on asked for it.
+
+        Settings, device info and the logbook come rarely; a cell frame comes
+        outside a hand-on when it replaces one the shield dropped, or when a
+        write or an action asked for the newest frame.
+        """
+        if self._builder.add(snapshot) or not self._building:
+            self._hand_on_now()
+
+    @callback
+    def _on_sample(self, live: CellSample, at: float) -> None:
+        """Every streamed cell frame: the meters move; the entities get it at the cadence."""
+        if self._builder.add_sample(live, at):
+            self._hand_on_now()  # a watched value changed
+        elif self._live and self.connection_mode is ConnectionMode.STREAM:
+            self._publisher.async_schedule_call()  # now, or at the end of the cooldown
+
+    @callback
+    def _hand_on_now(self) -> None:
         if not self._live or self.connection_mode is ConnectionMode.POLL:
             return  # the first refresh, or the end of the poll, publishes
         hand_ons = self._hand_ons
         self._publisher.async_schedule_call()  # now, or at the end of the cooldown
-        if urgent and self._hand_ons == hand_ons:  # in the cooldown: show it now too
-            self._async_publish()  # a watched value changed, or a re-read / settings
+        if self._hand_ons == hand_ons:  # in the cooldown: show it now too
+            self._async_publish()
 
     @callback
     def _on_link(self, status: LinkStatus) -> None:

@@ -25,7 +25,7 @@ from .derived import (
     sample,
     watched,
 )
-from .protocol import CellInfo, DeviceInfo, FrameType, Logbook, Settings
+from .protocol import CellInfo, CellSample, DeviceInfo, FrameType, Logbook, Settings
 from .protocol.session import Snapshot
 
 
@@ -58,15 +58,22 @@ class DataBuilder:
     def add(self, snapshot: Snapshot) -> bool:
         """Take the next snapshot; True when it should be shown now, not at the cadence.
 
-        A cell frame moves the meters and the rest (derived.sample); it is urgent
-        only when a watched value changed (derived.watched). Other frames
-        (settings, device info, logbook) are rare and always urgent.
+        A cell frame's snapshot comes when it is shown (its sample has moved the
+        meters already); other frames (settings, device info, logbook) are rare
+        and always urgent.
         """
         self._snapshot = snapshot
-        if snapshot.frame_type is not FrameType.CELL_INFO:
-            return True
-        self.state = sample(self.state, snapshot)
-        now_watched = watched(snapshot)
+        return snapshot.frame_type is not FrameType.CELL_INFO
+
+    def add_sample(self, live: CellSample, at: float) -> bool:
+        """Take a streamed cell frame's sample; True when it should be shown now.
+
+        It moves the meters and the rest (derived.sample); it is urgent only when
+        a watched value changed (derived.watched).
+        """
+        settings = self._snapshot.settings if self._snapshot is not None else None
+        self.state = sample(self.state, live, settings, at)
+        now_watched = watched(live, settings)
         urgent = now_watched != self._watched
         self._watched = now_watched
         return urgent

@@ -17,7 +17,7 @@ from datetime import datetime
 from types import MappingProxyType
 
 from .const import CURRENT_EWMA_TAU, IDLE_CURRENT
-from .protocol import CellInfo, Settings
+from .protocol import CellInfo, CellSample, LiveValues, Settings
 from .protocol.session import Snapshot
 from .protocol.shield import current_limit
 from .soc_check import (
@@ -122,7 +122,7 @@ def times(current: float | None, cell_info: CellInfo) -> tuple[int | None, int |
     return None, round(max(0.0, full - remaining) / current * 3600)
 
 
-def is_full(cell_info: CellInfo, settings: Settings | None) -> bool:
+def is_full(cell_info: LiveValues, settings: Settings | None) -> bool:
     """SoC 100 %, or a cell at the SOC-100 % voltage (when the BMS re-synchronises)."""
     if cell_info.state_of_charge == 100:
         return True
@@ -146,7 +146,7 @@ def headroom(cell_info: CellInfo, settings: Settings | None) -> float | None:
     return round(min(cell_info.cell_voltages) - uvp, 3)
 
 
-def capped_power(cell_info: CellInfo, settings: Settings | None) -> float | None:
+def capped_power(cell_info: LiveValues, settings: Settings | None) -> float | None:
     """V x I, at most what the BMS's configured current limits allow (W).
 
     One frame then adds at most that power over its interval to an energy
@@ -159,19 +159,16 @@ def capped_power(cell_info: CellInfo, settings: Settings | None) -> float | None
     return max(-limit, min(limit, voltage * current))
 
 
-def sample(state: DerivedState, snapshot: Snapshot) -> DerivedState:
+def sample(
+    state: DerivedState, live: CellSample, settings: Settings | None, at: float
+) -> DerivedState:
     """Move the energy, the smoothed current and the SoC check's rest by one cell frame.
 
     Every accepted cell frame (a state write shows the sum later): the meters
     integrate each V x I, and a rest broken between two state writes is seen.
     """
-    cell_info, at = snapshot.cell_info, snapshot.received_at
-    if cell_info is None:
-        return state
-    soc = follow_rest(
-        state.soc, cell_info, snapshot.settings, at, max_gap=_rest_gap(state)
-    )
-    power, current = capped_power(cell_info, snapshot.settings), cell_info.current
+    soc = follow_rest(state.soc, live, settings, at, max_gap=_rest_gap(state))
+    power, current = capped_power(live, settings), live.current
     if power is None or current is None:
         return replace(state, soc=soc)
     return replace(
@@ -185,24 +182,16 @@ def sample(state: DerivedState, snapshot: Snapshot) -> DerivedState:
     )
 
 
-type Watched = tuple[bool, frozenset[str], bool | None, bool | None]
+type Watched = tuple[bool, int, bool | None, bool | None]
 
 
-def watched(snapshot: Snapshot) -> Watched | None:
+def watched(live: CellSample, settings: Settings | None) -> Watched:
     """Return what is handed on at once when it changes (not at the next write).
 
     The full-charge edge (the last full charge is dated by its frame) and what
     the BMS switches: alarms and the charge / discharge MOSFETs.
     """
-    cell_info = snapshot.cell_info
-    if cell_info is None:
-        return None
-    return (
-        is_full(cell_info, snapshot.settings),
-        cell_info.alarms,
-        cell_info.charging,
-        cell_info.discharging,
-    )
+    return (is_full(live, settings), live.alarm_word, live.charging, live.discharging)
 
 
 def _rest_gap(state: DerivedState) -> float:

@@ -95,9 +95,13 @@ class LinkCommands:
 
     @property
     def snapshot(self) -> Snapshot:
-        """The session's newest snapshot (known after the first refresh)."""
-        assert self.session.snapshot is not None
-        return self.session.snapshot
+        """The session's newest snapshot (known after the first refresh).
+
+        The newest streamed cell frame is decoded in full for it, if one waits.
+        """
+        snapshot = self.session.refresh()
+        assert snapshot is not None
+        return snapshot
 
     @property
     def variant(self) -> Variant:

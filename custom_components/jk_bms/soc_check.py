@@ -28,7 +28,7 @@ from enum import StrEnum
 from typing import Final
 
 from .ocv import OCV_TABLES
-from .protocol import CellInfo, Settings, Value
+from .protocol import CellInfo, LiveValues, Settings, Value
 
 # Below max(this, capacity / REST_C_DIVISOR h) the pack rests. The fixed floor is
 # the integration's idle threshold (const.IDLE_CURRENT); a big pack's standby
@@ -156,7 +156,7 @@ def tell_chemistry(
     return chemistry, None
 
 
-def rest_current(cell_info: CellInfo, settings: Settings | None) -> float:
+def rest_current(cell_info: LiveValues, settings: Settings | None) -> float:
     """Return the current (A) below which this pack counts as resting."""
     capacity = cell_info.full_charge_capacity
     if (capacity is None or capacity <= 0) and settings is not None:
@@ -219,7 +219,7 @@ def check_soc(
 
 def follow_rest(
     state: SocCheckState,
-    cell_info: CellInfo,
+    cell_info: LiveValues,
     settings: Settings | None,
     at: float,
     *,
@@ -244,7 +244,7 @@ def judge(doubt: Doubt | None, band: tuple[int, int], bms_soc: int) -> Doubt | N
 
 def _follow_rest(
     state: SocCheckState,
-    cell_info: CellInfo,
+    cell_info: LiveValues,
     settings: Settings | None,
     at: float,
     max_gap: float,

@@ -20,6 +20,7 @@ from homeassistant.core import HomeAssistant
 
 from custom_components.jk_bms.protocol import (
     CellInfo,
+    CellSample,
     FrameType,
     NotConnectedError,
     Variant,
@@ -35,7 +36,7 @@ from virtual_bms.device import VirtualJkBms
 
 
 class DropEveryOtherCellFrame:
-    """A shield that refuses every second cell frame (and says why)."""
+    """A shield that refuses every second streamed cell frame (and says why)."""
 
     def __init__(self, variant: Variant) -> None:
         self.variant = variant
@@ -44,10 +45,21 @@ class DropEveryOtherCellFrame:
 
     def check(self, frame: Frame, at: float) -> str | None:
         self.seen.append((type(frame), at))
-        if isinstance(frame, CellInfo) and len(self.seen) % 2 == 0:
+        return None
+
+    def check_sample(self, sample: CellSample, at: float) -> str | None:
+        self.seen.append((type(sample), at))
+        if sum(kind is CellSample for kind, _ in self.seen) % 2 == 0:
             self.drops["every_other"] = self.drops.get("every_other", 0) + 1
             return "every_other"
         return None
+
+    def check_sampled(self, cell: CellInfo, at: float) -> str | None:
+        self.seen.append((type(cell), at))
+        return None
+
+    def observe(self, cell: CellInfo, at: float) -> None:
+        self.seen.append((type(cell), at))
 
 
 def _session(hass: HomeAssistant, bms: VirtualJkBms, **kwargs: object) -> JkBmsSession:
@@ -84,13 +96,24 @@ async def test_one_immutable_snapshot_per_accepted_frame(
     assert first.variant is bms.variant
     bms.faults.stop_streaming = True
     await bms.flush()
+    samples: list[tuple[CellSample, float]] = []
+    session.subscribe_samples(lambda sample, at: samples.append((sample, at)))
     published, drops = len(snapshots), shields[0].drops.get("every_other", 0)
     for _ in range(4):
         await bms.push_cell_info(advance_s=1)
     await bms.flush()
-    # Four frames decoded, every other one dropped by the shield.
-    assert len(snapshots) == published + 2
+    # Four frames sampled, every other one dropped by the shield; none shown yet.
+    assert len(samples) == 2
     assert shields[0].drops["every_other"] == drops + 2
+    assert len(snapshots) == published
+    # Shown: the newest accepted frame, decoded in full, once.
+    shown = session.refresh()
+    assert shown is snapshots[-1]
+    assert len(snapshots) == published + 1
+    assert shown.cell_info is not None
+    assert shown.cell_info.current == samples[-1][0].current
+    assert shown.received_at == samples[-1][1]
+    assert session.refresh() is shown
     diagnostics = session.diagnostics()
     assert diagnostics["drops"] == shields[0].drops
     assert diagnostics["link"]["implausible_frames"] == drops + 2
@@ -98,7 +121,7 @@ async def test_one_immutable_snapshot_per_accepted_frame(
     assert len({id(s) for s in snapshots}) == len(snapshots)
     with pytest.raises(FrozenInstanceError):
         first.cell_info = None  # type: ignore[misc]
-    times = [at for _, at in shields[0].seen]
+    times = [at for kind, at in shields[0].seen if kind is CellSample]
     assert times == sorted(times)
     await session.stop()
 

@@ -32,6 +32,7 @@ def test_every_harmful_bit_flip_is_dropped(capsys: pytest.CaptureFixture[str]) -
     for key, tally in tallies.items():
         assert tally.harmful > 0, key
         assert tally.missed == [], key
+        assert tally.energy_missed == [], key  # no flipped V / I reaches a meter
         assert tally.harmful_dropped == tally.harmful, key
         # Harmless flips (an unread byte, a millivolt, the frame counter) mostly
         # pass: the shield does not buy safety by dropping the stream.

@@ -58,7 +58,16 @@ from .framing import (
     StreamParser,
     checksum,
 )
-from .models import CellInfo, Decoded, DeviceInfo, Logbook, LogEntry, Settings
+from .models import (
+    CellInfo,
+    CellSample,
+    Decoded,
+    DeviceInfo,
+    LiveValues,
+    Logbook,
+    LogEntry,
+    Settings,
+)
 from .register_spec import (
     Encoding,
     Readback,
@@ -67,6 +76,7 @@ from .register_spec import (
     VariantOverride,
     WriteKind,
 )
+from .sampling import decode_cell_sample
 from .setting_rules import RuleViolationError
 from .shield import FrameShield
 from .tables.alarms import ALARM_BY_KEY, ALARMS, Alarm
@@ -88,6 +98,7 @@ __all__ = [
     "Ack",
     "Alarm",
     "CellInfo",
+    "CellSample",
     "ChecksumError",
     "Command",
     "CommandFrame",
@@ -100,6 +111,7 @@ __all__ = [
     "ImplausibleFrameError",
     "InvalidValueError",
     "LinkError",
+    "LiveValues",
     "LogEntry",
     "Logbook",
     "MissingCharacteristicError",
@@ -131,6 +143,7 @@ __all__ = [
     "check_cell_info",
     "checksum",
     "decode_cell_info",
+    "decode_cell_sample",
     "decode_device_info",
     "decode_frame",
     "decode_logbook",

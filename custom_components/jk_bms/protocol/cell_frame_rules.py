@@ -9,7 +9,7 @@ rule returns the drop reason or None; tolerances are data in
 
 from __future__ import annotations
 
-from .models import CellInfo, Settings
+from .models import CellInfo, CellSample, Settings
 from .tables import frame_limits as limits
 
 
@@ -29,26 +29,48 @@ def current_limit(settings: Settings | None) -> float:
 
 def cell_info_reason(cell: CellInfo, settings: Settings | None) -> str | None:
     """Return why a cell-info frame cannot be real on its own, or None."""
+    details = cell.details
     return (
-        _cells_reason(cell, settings)
+        _cells_reason(
+            cell.cell_voltages,
+            details.get("cell_presence_mask"),
+            cell.total_voltage,
+            settings,
+        )
         or _statistics_reason(cell)
-        or _current_reason(cell, settings)
+        or _current_reason(
+            cell.current, cell.total_voltage, details.get("power_reported"), settings
+        )
         or _capacity_reason(cell, settings)
         or _temperature_reason(cell)
         or _balancer_reason(cell)
     )
 
 
-def _cells_reason(cell: CellInfo, settings: Settings | None) -> str | None:
+def cell_sample_reason(sample: CellSample, settings: Settings | None) -> str | None:
+    """Return why a frame's sampled values cannot be real, or None (the same rules)."""
+    if sample.state_of_charge is not None and sample.state_of_charge > 100:
+        return "state_of_charge"
+    return _cells_reason(
+        sample.cell_voltages, sample.cell_presence_mask, sample.total_voltage, settings
+    ) or _current_reason(
+        sample.current, sample.total_voltage, sample.power_reported, settings
+    )
+
+
+def _cells_reason(
+    voltages: tuple[float, ...],
+    mask: object,
+    total: float | None,
+    settings: Settings | None,
+) -> str | None:
     low, high = limits.CELL_VOLTAGE_RANGE
     ovp = settings.get("cell_ovp") if settings is not None else None
     if isinstance(ovp, int | float) and ovp > 0:
         high = min(high, ovp + limits.ABOVE_CELL_OVP)
-    voltages = cell.cell_voltages
     for volts in voltages:
         if volts != 0.0 and not low <= volts <= high:
             return "cell_voltage_range"
-    mask = cell.details.get("cell_presence_mask")
     if isinstance(mask, int) and not isinstance(mask, bool):
         for index, volts in enumerate(voltages):
             if volts != 0.0 and not mask >> index & 1:
@@ -56,7 +78,6 @@ def _cells_reason(cell: CellInfo, settings: Settings | None) -> str | None:
     count = settings.get("cell_count") if settings is not None else None
     if isinstance(count, int) and count > 0 and len(voltages) > count:
         return "cell_count"
-    total = cell.total_voltage
     cells = sum(voltages)
     if total is not None:
         absolute, share = limits.TOTAL_VOLTAGE_TOLERANCE
@@ -95,13 +116,16 @@ def _statistics_reason(cell: CellInfo) -> str | None:
     return None
 
 
-def _current_reason(cell: CellInfo, settings: Settings | None) -> str | None:
-    current, total = cell.current, cell.total_voltage
+def _current_reason(
+    current: float | None,
+    total: float | None,
+    reported: object,
+    settings: Settings | None,
+) -> str | None:
     if current is None:
         return None
     if abs(current) > current_limit(settings):
         return "current_limit"
-    reported = cell.details.get("power_reported")
     if total is None or not isinstance(reported, int | float):
         return None
     absolute, share = limits.POWER_TOLERANCE

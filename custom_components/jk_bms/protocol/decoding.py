@@ -61,7 +61,8 @@ def plan(frame_type: FrameType, variant: Variant | None) -> DecodePlan:
     return DecodePlan(table_for(frame_type, variant), variant)
 
 
-def _check_envelope(data: bytes, frame_type: FrameType) -> None:
+def check_envelope(data: bytes, frame_type: FrameType) -> None:
+    """Raise unless ``data`` is a whole frame of ``frame_type`` with its checksum."""
     if len(data) != FRAME_LENGTH or not data.startswith(RESPONSE_HEADER):
         raise UnknownFrameError(
             f"expected a {FRAME_LENGTH}-byte frame starting 55 AA EB 90"
@@ -79,15 +80,25 @@ def _check_envelope(data: bytes, frame_type: FrameType) -> None:
 # --- typed accessors (values are checked by the tables; these only narrow types) ---
 
 
-def _int(value: Value) -> int | None:
+def as_int(value: Value) -> int | None:
+    """Narrow a decoded value to int (None: another type)."""
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def _bool(value: Value) -> bool | None:
+def as_bool(value: Value) -> bool | None:
+    """Narrow a decoded value to bool."""
     return value if isinstance(value, bool) else None
 
 
-def _str(value: Value) -> str | None:
+def as_float(value: Value) -> float | None:
+    """Narrow a decoded number to float."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def as_str(value: Value) -> str | None:
+    """Narrow a decoded value to str."""
     return value if isinstance(value, str) else None
 
 
@@ -96,7 +107,7 @@ def _str(value: Value) -> str | None:
 
 def decode_device_info(data: bytes) -> DeviceInfo:
     """Decode a device-info frame; 32S-only fields are included for 32S devices."""
-    _check_envelope(data, FrameType.DEVICE_INFO)
+    check_envelope(data, FrameType.DEVICE_INFO)
     common = plan(FrameType.DEVICE_INFO, None).decode(data)
     variant = variant_from_versions(
         str(common["model"]),
@@ -148,7 +159,7 @@ class _CellLayout:
     sensors: tuple[tuple[int, str, int], ...]  # (sensor, key, index) of JK02 probes
 
 
-def _series(
+def series_picker(
     decoder: DecodePlan, key: str, count: int
 ) -> Callable[[Sequence[Value]], tuple[float, ...]]:
     """Pick a series of floats (cell voltages, resistances) out of the values."""
@@ -156,13 +167,20 @@ def _series(
     return cast(Callable[[Sequence[Value]], tuple[float, ...]], pick(indices))
 
 
+def cell_slots(variant: Variant) -> int:
+    """Cell voltage slots in the variant's cell frame (24 or 32)."""
+    return next(
+        s
+        for s in table_for(FrameType.CELL_INFO, variant)
+        if isinstance(s, SeriesSpec) and s.key == "cell_voltage"
+    ).count_for(variant)
+
+
 @cache
 def _cell_layout(variant: Variant) -> _CellLayout:
     decoder = plan(FrameType.CELL_INFO, variant)
     table = table_for(FrameType.CELL_INFO, variant)
-    slots = next(
-        s for s in table if isinstance(s, SeriesSpec) and s.key == "cell_voltage"
-    ).count_for(variant)
+    slots = cell_slots(variant)
     resistances = next(
         s for s in table if isinstance(s, SeriesSpec) and s.key == "cell_resistance"
     ).count_for(variant)
@@ -176,8 +194,8 @@ def _cell_layout(variant: Variant) -> _CellLayout:
     return _CellLayout(
         plan=decoder,
         slots=slots,
-        voltages=_series(decoder, "cell_voltage", slots),
-        resistances=_series(decoder, "cell_resistance", resistances),
+        voltages=series_picker(decoder, "cell_voltage", slots),
+        resistances=series_picker(decoder, "cell_resistance", resistances),
         shown=pick([decoder.index[key] for key in shown_keys]),
         shown_keys=shown_keys,
         voltage_keys=tuple(f"cell_voltage_{index}" for index in range(1, slots + 1)),
@@ -250,7 +268,7 @@ def _temperatures(
     temperatures: dict[int, float] = {}
     if layout.temperature_mask is None:
         return temperatures
-    mask = _int(raw[layout.temperature_mask]) or 0
+    mask = as_int(raw[layout.temperature_mask]) or 0
     for sensor, key, index in layout.sensors:
         reading = raw[index]  # None: not connected
         if isinstance(reading, float) and mask >> sensor & 1:
@@ -274,21 +292,26 @@ def _power(values: dict[str, Value]) -> None:
     values["discharging_power"] = -power if power < 0 else 0.0
 
 
+def present_cells(slots: tuple[float, ...], count: int) -> tuple[float, ...]:
+    """Return the cells up to the last one present (every slot in V; 0: empty)."""
+    # Usually the slots after the first empty one are all empty, which two
+    # C-level scans confirm.
+    present = slots.index(0.0) if 0.0 in slots else count
+    if any(slots[present:]):
+        present = count
+    while present and not slots[present - 1] > 0:
+        present -= 1
+    return slots[:present]
+
+
 def decode_cell_info(data: bytes, variant: Variant) -> CellInfo:
     """Decode a cell-info frame as ``variant`` (see ``check_cell_info`` first)."""
-    _check_envelope(data, FrameType.CELL_INFO)
+    check_envelope(data, FrameType.CELL_INFO)
     layout = _cell_layout(variant)
     decoder = layout.plan
     raw = decoder.values(data)
-    all_voltages: tuple[float, ...] = layout.voltages(raw)
-    # Cells count up to the last one present; usually the slots after the first
-    # empty one are all empty, which two C-level scans confirm.
-    count = all_voltages.index(0.0) if 0.0 in all_voltages else layout.slots
-    if any(all_voltages[count:]):
-        count = layout.slots
-    while count and not all_voltages[count - 1] > 0:
-        count -= 1
-    voltages = all_voltages[:count]
+    voltages = present_cells(layout.voltages(raw), layout.slots)
+    count = len(voltages)
     resistances: tuple[float, ...] = layout.resistances(raw)[:count]
 
     values = dict(zip(layout.shown_keys, layout.shown(raw), strict=True))
@@ -298,7 +321,7 @@ def decode_cell_info(data: bytes, variant: Variant) -> CellInfo:
     _cell_statistics(values, voltages)
     if variant is Variant.JK04:
         values["total_voltage"] = round(sum(voltages, 0.0), 4)
-    status = _str(values.get("balancer_status"))
+    status = as_str(values.get("balancer_status"))
     values["balancing"] = None if status is None else status != "off"
     temperatures = _temperatures(values, raw, layout)
     alarms: frozenset[str] = frozenset()
@@ -334,22 +357,22 @@ def decode_cell_info(data: bytes, variant: Variant) -> CellInfo:
 
 def decode_settings(data: bytes, variant: Variant) -> Settings:
     """Decode a settings frame as ``variant``."""
-    _check_envelope(data, FrameType.SETTINGS)
+    check_envelope(data, FrameType.SETTINGS)
     entities, details, _ = plan(FrameType.SETTINGS, variant).split(data)
     return Settings(variant=variant, counter=data[5], entries=entities, details=details)
 
 
 def decode_logbook(data: bytes) -> Logbook:
     """Decode a logbook frame (up to 50 entries are carried per frame)."""
-    _check_envelope(data, FrameType.LOGBOOK)
+    check_envelope(data, FrameType.LOGBOOK)
     decoded = plan(FrameType.LOGBOOK, None).decode(data)
-    count = _int(decoded["entry_count"]) or 0
+    count = as_int(decoded["entry_count"]) or 0
     entries: list[LogEntry] = []
     for index in range(1, min(count, MAX_ENTRIES) + 1):
-        code = _int(decoded[f"entry_{index}_code"]) or 0
+        code = as_int(decoded[f"entry_{index}_code"]) or 0
         entries.append(
             LogEntry(
-                timestamp_s=_int(decoded[f"entry_{index}_timestamp"]) or 0,
+                timestamp_s=as_int(decoded[f"entry_{index}_timestamp"]) or 0,
                 code=code,
                 event=LOGBOOK_CODES.get(code, f"Unknown event 0x{code:02X}"),
             )

@@ -13,11 +13,19 @@ import re
 from functools import cache
 from statistics import median
 
-from .models import CellInfo
+from .models import CellInfo, CellSample
 from .tables import frame_limits as limits
+from .tables.alarms import ALARMS
 from .tables.frame_limits import Step
 
 _INDEXED = re.compile(r"_\d+$")
+# Keys sample_step_reason judges on every frame (beside the cells and the current
+# jump): the SoC's step, and the alarm bits and MOSFETs, which change only when
+# a second frame shows the change.
+SAMPLED_STEPS: frozenset[str] = frozenset(
+    {"state_of_charge", "charging", "discharging", "errors"}
+    | {alarm.key for alarm in ALARMS.values()}
+)
 
 
 def cell_step_reason(
@@ -27,34 +35,30 @@ def cell_step_reason(
     limit: float,
     *,
     free: frozenset[str] = frozenset(),
+    sampled: bool = False,
 ) -> str | None:
     """Return why ``cell`` cannot follow ``previous`` after ``dt`` seconds, or None.
 
     ``free``: keys a write just changed (their read-back moves them at once).
+    ``sampled``: ``sample_step_reason`` has judged the sampled values of ``cell``
+    frame by frame already (a move it confirmed is not held up twice).
     """
     dt = max(dt, 0.0)
-    old, new = previous.cell_voltages, cell.cell_voltages
-    if len(old) != len(new):
-        return "cell_count_changed"
-    if old != new:  # a frame in a still pack repeats its cells exactly
-        moves = []
-        for a, b in zip(old, new, strict=True):
-            if (a == 0.0) != (b == 0.0):
-                return "cell_presence_changed"
-            if a != 0.0:
-                moves.append(b - a)
-        if moves:
-            common = median(moves)
-            if abs(common) > allowance(limits.CELL_COMMON_STEP, dt, 0.0, limit):
-                return "cell_voltage_step"
-            allowed = allowance(limits.CELL_STEP, dt, 0.0, limit)
-            low, high = common - allowed, common + allowed
-            if not low <= min(moves) or not max(moves) <= high:
-                return "cell_voltage_step"
+    if sampled:
+        free |= SAMPLED_STEPS
+    elif reason := _cells_step_reason(
+        previous.cell_voltages, cell.cell_voltages, dt, limit
+    ):
+        return reason
     before, after = previous.entries, cell.entries
     if before.keys() != after.keys():
         return "layout_changed"
-    if _current_jump_unsupported(previous, cell):
+    if not sampled and _current_jump_unsupported(
+        previous.current,
+        cell.current,
+        cell.details.get("power_reported"),
+        cell.total_voltage,
+    ):
         return "current_step"
     flow = min(
         limit,
@@ -92,7 +96,67 @@ def cell_step_reason(
     return None
 
 
-def _current_jump_unsupported(previous: CellInfo, cell: CellInfo) -> bool:
+def sample_step_reason(
+    previous: CellSample, sample: CellSample, dt: float, limit: float
+) -> str | None:
+    """Return why ``sample`` cannot follow ``previous`` after ``dt`` s, or None.
+
+    The step rules of ``cell_step_reason`` on the sampled values.
+    """
+    dt = max(dt, 0.0)
+    reason = _cells_step_reason(previous.cell_voltages, sample.cell_voltages, dt, limit)
+    if reason is not None:
+        return reason
+    if _current_jump_unsupported(
+        previous.current, sample.current, sample.power_reported, sample.total_voltage
+    ):
+        return "current_step"
+    for name, before, after in (
+        ("alarm_bitmask", previous.alarm_word, sample.alarm_word),
+        ("charging", previous.charging, sample.charging),
+        ("discharging", previous.discharging, sample.discharging),
+    ):
+        if before != after:
+            return f"{name}_changed"
+    was, now = previous.state_of_charge, sample.state_of_charge
+    rule = limits.STEPS["state_of_charge"]
+    if (
+        was is not None
+        and now is not None
+        and abs(now - was) > allowance(rule, dt, float(was), limit)
+    ):
+        return "state_of_charge_step"
+    return None
+
+
+def _cells_step_reason(
+    old: tuple[float, ...], new: tuple[float, ...], dt: float, limit: float
+) -> str | None:
+    """All cells may move together (a load step); one cell alone only a little."""
+    if len(old) != len(new):
+        return "cell_count_changed"
+    if old == new:  # a frame in a still pack repeats its cells exactly
+        return None
+    moves = []
+    for a, b in zip(old, new, strict=True):
+        if (a == 0.0) != (b == 0.0):
+            return "cell_presence_changed"
+        if a != 0.0:
+            moves.append(b - a)
+    if moves:
+        common = median(moves)
+        if abs(common) > allowance(limits.CELL_COMMON_STEP, dt, 0.0, limit):
+            return "cell_voltage_step"
+        allowed = allowance(limits.CELL_STEP, dt, 0.0, limit)
+        low, high = common - allowed, common + allowed
+        if not low <= min(moves) or not max(moves) <= high:
+            return "cell_voltage_step"
+    return None
+
+
+def _current_jump_unsupported(
+    was: float | None, now: float | None, power: object, volts: float | None
+) -> bool:
     """Tell whether the current jumped while the frame's own power field stayed.
 
     A load step moves the power field with the current (sampled a moment apart:
@@ -101,8 +165,6 @@ def _current_jump_unsupported(previous: CellInfo, cell: CellInfo) -> bool:
     (the measured 1.6 % spread) lets a 1.024 A flip pass at 15-20 A, where it is
     more than 5 % of the current.
     """
-    was, now = previous.current, cell.current
-    power, volts = cell.details.get("power_reported"), cell.total_voltage
     if (
         was is None
         or now is None

@@ -32,8 +32,9 @@ from .errors import (
 )
 from .fields import Value
 from .framing import RawFrame
-from .models import CellInfo, DeviceInfo, Logbook, Settings
+from .models import CellInfo, CellSample, DeviceInfo, Logbook, Settings
 from .register_spec import Readback
+from .sampling import decode_cell_sample
 from .setting_rules import holds, normalize
 from .snapshot import Frame, FrameShield, LinkMode, LinkStatus, Snapshot
 
@@ -98,6 +99,10 @@ class LinkCore:
         self._subscribers: list[Callable[[Snapshot], None]] = []
         self._link_subscribers: list[Callable[[LinkStatus], None]] = []
         self._last_cell_at: float | None = None
+        self._pending_cell: tuple[RawFrame, float] | None = None  # sampled, not shown
+        self._before_pending: tuple[RawFrame, float] | None = None  # the one before
+        self._refresh_dropped = False  # the shield dropped the last frame to show
+        self._sample_subscribers: list[Callable[[CellSample, float], None]] = []
 
     @staticmethod
     def _now() -> float:
@@ -141,6 +146,13 @@ class LinkCore:
         self._subscribers.append(callback)
         return lambda: self._subscribers.remove(callback)
 
+    def subscribe_samples(
+        self, callback: Callable[[CellSample, float], None]
+    ) -> Callable[[], None]:
+        """Call ``callback`` with every streamed cell frame's sample; the remover."""
+        self._sample_subscribers.append(callback)
+        return lambda: self._sample_subscribers.remove(callback)
+
     def subscribe_link(
         self, callback: Callable[[LinkStatus], None]
     ) -> Callable[[], None]:
@@ -165,22 +177,90 @@ class LinkCore:
         return reason
 
     def _on_raw(self, raw: RawFrame) -> None:
-        """Decode, shield and publish a frame that arrived on the open link."""
+        """Take a frame that arrived on the open link (cell frames: sampled)."""
         if not self._ready:
             return  # the handshake reads these itself
         at = self._now()
-        try:
-            frame = decode_frame(raw, self._variant)
-        except ProtocolError as err:
-            self.stats.decode_errors += 1
-            _LOGGER.debug("Dropped a %s frame: %s", raw.frame_type.name, err)
+        if raw.frame_type is FrameType.CELL_INFO:
+            self._sample(raw, at)
             return
-        if self._check(frame, at) is None:
+        if (frame := self._decode(raw)) is not None and self._check(frame, at) is None:
             self._accepted[raw.frame_type] = (raw, frame)
             self._publish(frame, at)
 
+    def _decode(self, raw: RawFrame) -> Frame | None:
+        try:
+            return decode_frame(raw, self._variant)
+        except ProtocolError as err:
+            self.stats.decode_errors += 1
+            _LOGGER.debug("Dropped a %s frame: %s", raw.frame_type.name, err)
+            return None
+
+    def _sample(self, raw: RawFrame, at: float) -> None:
+        """Every cell frame: its sampled values, shielded, to the sample subscribers.
+
+        The whole frame is decoded and shielded when it is shown (``refresh``).
+        """
+        assert self._variant is not None
+        try:
+            sample = decode_cell_sample(raw.data, self._variant)
+        except ProtocolError as err:
+            self.stats.decode_errors += 1
+            _LOGGER.debug("Dropped a cell frame: %s", err)
+            return
+        assert self._shield is not None
+        if self._shield.check_sample(sample, at) is not None:
+            self.stats.implausible_frames += 1
+            # The full check sees frames in order: this one, not older ones.
+            self._pending_cell = self._before_pending = None
+            self._observe((raw, at))  # a real jump: this frame shows it first
+            return
+        self._last_cell_at = at
+        self._before_pending, self._pending_cell = self._pending_cell, (raw, at)
+        for callback in list(self._sample_subscribers):
+            callback(sample, at)
+        if self._refresh_dropped:
+            self.refresh()  # the last one shown was dropped: try this frame now
+
+    def refresh(self) -> Snapshot | None:
+        """Decode and shield the newest sampled cell frame in full; the newest snapshot.
+
+        Called when the data is shown (the hand-on): the snapshot subscribers get
+        the frame if the shield accepts it; if not, the last accepted one stays
+        and the next sampled frame is tried at once. The frame before it meets
+        the full check first (uncounted): a real move in a value that is not
+        sampled shows in two frames in a row, as the step rules want.
+        """
+        if (pending := self._pending_cell) is None:
+            return self._snapshot
+        self._pending_cell = None
+        if (before := self._before_pending) is not None:
+            self._before_pending = None
+            self._observe(before)
+        raw, at = pending
+        if not isinstance(frame := self._decode(raw), CellInfo):
+            return self._snapshot  # undecodable (counted)
+        assert self._shield is not None
+        self._refresh_dropped = self._shield.check_sampled(frame, at) is not None
+        if self._refresh_dropped:
+            self.stats.implausible_frames += 1
+        else:
+            self._accepted[raw.frame_type] = (raw, frame)
+            self._publish(frame, at)
+        return self._snapshot
+
+    def _observe(self, cell: tuple[RawFrame, float]) -> None:
+        """Let a cell frame that is not shown meet the full check (uncounted)."""
+        raw, at = cell
+        if isinstance(frame := self._decode(raw), CellInfo):
+            assert self._shield is not None
+            self._shield.observe(frame, at)
+
     def _accepted_frame(self, raw: RawFrame) -> Frame | None:
         """Return the decoded frame of ``raw`` if the shield let it through."""
+        pending = self._pending_cell
+        if pending is not None and pending[0] is raw:
+            self.refresh()
         accepted = self._accepted.get(raw.frame_type)
         return accepted[1] if accepted is not None and accepted[0] is raw else None
 
@@ -188,7 +268,7 @@ class LinkCore:
         name, frame_type = _FRAME_TYPES[type(frame)]
         assert self._variant is not None
         if isinstance(frame, CellInfo):
-            self._last_cell_at = at
+            self._last_cell_at = max(at, self._last_cell_at or at)
         if self._snapshot is None:
             assert isinstance(frame, DeviceInfo)
             snapshot = Snapshot(self._variant, frame, None, None, None, frame_type, at)
@@ -250,8 +330,12 @@ class LinkCore:
             ),
         ]
         self._ready = True
+        self._pending_cell = self._before_pending = None
         for frame, at in frames:
             self._publish(frame, at)
+        cell_raw, _ = self._accepted[FrameType.CELL_INFO]
+        self._sample(cell_raw, frames[-1][1])
+        self._pending_cell = self._before_pending = None  # shown already
 
     async def _first_accepted(
         self, raw: RawFrame, again: Callable[[], Awaitable[RawFrame]]

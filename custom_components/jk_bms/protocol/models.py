@@ -106,6 +106,29 @@ class CellInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class CellSample:
+    """What every cell frame is read for; the whole frame is decoded per hand-on.
+
+    The energy meters need V and I, the SoC check's rest the current, the hand-on
+    what it shows at once (a full charge, alarms, the MOSFETs), and the frame
+    shield what guards those: the cells and the BMS's own power field. The names
+    are CellInfo's, so the code that needs only these takes either.
+    """
+
+    counter: int
+    cell_voltages: tuple[float, ...]
+    cell_presence_mask: int | None
+    total_voltage: float | None
+    current: float | None
+    power_reported: float | None  # the frame's own unsigned power field (JK02)
+    state_of_charge: int | None
+    full_charge_capacity: float | None
+    alarm_word: int  # the alarm bits (JK02); 0: none
+    charging: bool | None
+    discharging: bool | None
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     """Settings frame (0x01): typed access by entities.md control key."""
 
@@ -154,3 +177,4 @@ class Logbook:
 
 
 type Decoded = DeviceInfo | CellInfo | Settings | Logbook
+type LiveValues = CellInfo | CellSample  # either carries the live values by name

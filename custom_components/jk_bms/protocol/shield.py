@@ -17,13 +17,14 @@ keeps the state (what was accepted, candidates, announced writes).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from copy import copy
 
-from .cell_frame_rules import cell_info_reason, current_limit
+from .cell_frame_rules import cell_info_reason, cell_sample_reason, current_limit
 from .enums import FrameType, Variant
 from .fields import Value
-from .frame_steps import cell_step_reason
-from .models import CellInfo, DeviceInfo, Logbook, Settings
+from .frame_steps import cell_step_reason, sample_step_reason
+from .models import CellInfo, CellSample, DeviceInfo, Logbook, Settings
 from .setting_frame_rules import (
     RULE_BROKEN,
     changed_keys,
@@ -38,6 +39,58 @@ from .tables.registers import REGISTERS
 __all__ = ["FrameShield", "current_limit"]
 
 type Frame = DeviceInfo | Settings | CellInfo | Logbook
+type StepReason[T] = Callable[[T, T, float], str | None]
+
+
+class _Anchor[T]:
+    """The last accepted frame of one kind, and a move waiting to be confirmed.
+
+    A move beyond the step rules is dropped until the next frame shows it too
+    (a corrupted frame is a one-off), or until a long run of frames all show
+    moves (the BMS's own behaviour, e.g. a time-scaled pack): then the newest
+    becomes the reference.
+    """
+
+    __slots__ = ("_accepted", "_candidate", "_step_drops")
+
+    def __init__(self) -> None:
+        self._accepted: tuple[T, float] | None = None
+        self._candidate: tuple[T, float] | None = None
+        self._step_drops = 0  # in a row, since the last accepted frame
+
+    def judge(
+        self,
+        frame: T,
+        at: float,
+        step_reason: StepReason[T],
+        again: StepReason[T] | None = None,
+    ) -> str | None:
+        """Accept ``frame`` (None) or return the step rule it breaks.
+
+        ``again``: the rule a frame meets against the candidate (default:
+        ``step_reason``).
+        """
+        if self._accepted is None:
+            self._take(frame, at)
+            return None
+        previous, since = self._accepted
+        reason = step_reason(previous, frame, at - since)
+        if reason is None:
+            self._take(frame, at)
+            return None
+        candidate = self._candidate
+        self._step_drops += 1
+        if (
+            candidate is not None
+            and (again or step_reason)(candidate[0], frame, at - candidate[1]) is None
+        ) or self._step_drops >= limits.STEP_DROPS_TO_REANCHOR:
+            self._take(frame, at)  # the move is real: shown twice, or a long run
+            return None
+        self._candidate = (frame, at)
+        return reason
+
+    def _take(self, frame: T, at: float) -> None:
+        self._accepted, self._candidate, self._step_drops = (frame, at), None, 0
 
 
 class FrameShield:
@@ -47,9 +100,8 @@ class FrameShield:
         """Start with nothing accepted (the first frames only meet static rules)."""
         self.variant = variant
         self._drops: dict[str, int] = {}
-        self._cell: tuple[CellInfo, float] | None = None
-        self._cell_candidate: tuple[CellInfo, float] | None = None
-        self._cell_step_drops = 0  # in a row, since the last accepted frame
+        self._cells: _Anchor[CellInfo] = _Anchor()  # whole frames, as shown
+        self._samples: _Anchor[CellSample] = _Anchor()  # every streamed frame
         self._settings: Settings | None = None
         self._settings_candidate: Settings | None = None
         self._settings_confirmed = False
@@ -57,6 +109,14 @@ class FrameShield:
         self._device_candidate: DeviceInfo | None = None
         self._device_confirmed = False
         self._expected: dict[str, Value] = {}
+
+    def __copy__(self) -> FrameShield:
+        """Return a shield that goes on from this one's state without sharing it."""
+        other = object.__new__(FrameShield)
+        state = dict(self.__dict__)
+        state["_cells"], state["_samples"] = copy(self._cells), copy(self._samples)
+        other.__dict__.update(state)
+        return other
 
     # ------------------------------------------------------------ public
 
@@ -101,38 +161,60 @@ class FrameShield:
 
     # --------------------------------------------------------- cell info
 
-    def _check_cell_info(self, cell: CellInfo, at: float) -> str | None:
+    def check_sample(self, sample: CellSample, at: float) -> str | None:
+        """Accept (None) or drop (the reason) the sampled values of a cell frame.
+
+        Every streamed cell frame passes here before its V and I reach an energy
+        meter; the whole frame meets ``check`` when it is shown (at the hand-on).
+        """
+        reason = cell_sample_reason(sample, self._settings) or self._samples.judge(
+            sample,
+            at,
+            lambda old, new, dt: sample_step_reason(old, new, dt, self.current_limit),
+        )
+        if reason is not None:
+            self._drops[reason] = self._drops.get(reason, 0) + 1
+        return reason
+
+    def check_sampled(self, cell: CellInfo, at: float) -> str | None:
+        """``check`` for the whole frame of a sample ``check_sample`` accepted.
+
+        The step rules on the sampled values (cells, current, SoC) ran frame by
+        frame already; the rest meet theirs against the last frame shown.
+        """
+        reason = self._check_cell_info(cell, at, sampled=True)
+        if reason is not None:
+            self._drops[reason] = self._drops.get(reason, 0) + 1
+        return reason
+
+    def observe(self, cell: CellInfo, at: float) -> None:
+        """Let the whole of a cell frame that is not shown meet ``check_sampled``.
+
+        No drop is counted. The frame before the one shown, and the first frame
+        of a jump (its sample dropped): a real move shows in both, so the frame
+        shown next is judged against them as the per-frame rules would.
+        """
+        self._check_cell_info(cell, at, sampled=True)
+
+    def _check_cell_info(
+        self, cell: CellInfo, at: float, *, sampled: bool = False
+    ) -> str | None:
         reason = cell_info_reason(cell, self._settings)
         if reason is not None:
             return reason
-        if self._cell is None:
-            self._cell, self._cell_candidate = (cell, at), None
-            return None
-        previous, since = self._cell
         written = self._written_cells(cell)
-        reason = cell_step_reason(
-            previous, cell, at - since, self.current_limit, free=written
+        limit = self.current_limit
+        reason = self._cells.judge(
+            cell,
+            at,
+            lambda old, new, dt: cell_step_reason(
+                old, new, dt, limit, free=written, sampled=sampled
+            ),
+            lambda old, new, dt: cell_step_reason(old, new, dt, limit, sampled=sampled),
         )
         if reason is None:
             for key in written & self._expected.keys():
                 del self._expected[key]
-            self._cell, self._cell_candidate = (cell, at), None
-            self._cell_step_drops = 0
-            return None
-        candidate = self._cell_candidate
-        self._cell_step_drops += 1
-        if (
-            candidate is not None
-            and cell_step_reason(
-                candidate[0], cell, at - candidate[1], self.current_limit
-            )
-            is None
-        ) or self._cell_step_drops >= limits.STEP_DROPS_TO_REANCHOR:
-            # The move is real: two frames in a row show it, or a long run does.
-            self._cell, self._cell_candidate = (cell, at), None
-            self._cell_step_drops = 0
-            return None
-        self._cell_candidate = (cell, at)
         return reason
 
     def _written_cells(self, cell: CellInfo) -> frozenset[str]:

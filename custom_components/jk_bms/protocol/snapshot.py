@@ -16,7 +16,7 @@ from typing import Protocol
 from .enums import FrameType, Variant
 from .errors import ProtocolError
 from .fields import Value
-from .models import CellInfo, DeviceInfo, Logbook, Settings
+from .models import CellInfo, CellSample, DeviceInfo, Logbook, Settings
 
 type Frame = DeviceInfo | Settings | CellInfo | Logbook
 
@@ -62,6 +62,15 @@ class FrameShield(Protocol):
 
     def check(self, frame: Frame, at: float) -> str | None:
         """Return None to accept ``frame``, or the reason to drop it."""
+
+    def check_sample(self, sample: CellSample, at: float) -> str | None:
+        """Return None to accept a streamed cell frame's sample, or the reason."""
+
+    def check_sampled(self, cell: CellInfo, at: float) -> str | None:
+        """Return None to accept the whole frame of an accepted sample, or the reason."""
+
+    def observe(self, cell: CellInfo, at: float) -> None:
+        """Show the full check a cell frame that is not shown (no drop counted)."""
 
     def expect_write(self, key: str, value: Value) -> None:
         """Let the read-back of a write change ``key`` to ``value`` at once."""
