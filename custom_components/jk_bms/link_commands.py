@@ -104,14 +104,20 @@ class LinkCommands:
         return snapshot
 
     @property
+    def _shown(self) -> Snapshot:
+        """The snapshot last shown (variant, device info, settings: no decode)."""
+        assert self.session.snapshot is not None
+        return self.session.snapshot
+
+    @property
     def variant(self) -> Variant:
         """Protocol variant (known after the first refresh)."""
-        return self.snapshot.variant
+        return self._shown.variant
 
     @property
     def device_info(self) -> DeviceInfo:
         """Decoded device-info frame (known after the first refresh)."""
-        return self.snapshot.device_info
+        return self._shown.device_info
 
     async def async_write(self, key: str, value: float | str) -> None:
         """Validate, write, read back (nothing is sent when the value is refused).
@@ -121,7 +127,7 @@ class LinkCommands:
         apply the value: a translated ``HomeAssistantError``.
         """
         check_change_request(self.variant, key, value)  # before anything is read
-        settings = self.snapshot.settings  # refusing early on the newest is safe
+        settings = self._shown.settings  # refusing early on the newest is safe
         validate_change(settings.values() if settings else {}, self.variant, key, value)
         # Accepting is decided on confirmed settings only (read again if need be).
         current = await self.async_confirmed_values(errors.WRITE, key=key)

@@ -54,7 +54,9 @@ class DropEveryOtherCellFrame:
             return "every_other"
         return None
 
-    def check_sampled(self, cell: CellInfo, at: float) -> str | None:
+    def check_sampled(
+        self, cell: CellInfo, at: float, before: object = None
+    ) -> str | None:
         self.seen.append((type(cell), at))
         return None
 

@@ -227,21 +227,31 @@ class LinkCore:
 
         Called when the data is shown (the hand-on): the snapshot subscribers get
         the frame if the shield accepts it; if not, the last accepted one stays
-        and the next sampled frame is tried at once. The frame before it meets
-        the full check first (uncounted): a real move in a value that is not
-        sampled shows in two frames in a row, as the step rules want.
+        and the next sampled frame is tried at once. When the check fails, the
+        frame received before it is checked first (see ``check_sampled``).
         """
         if (pending := self._pending_cell) is None:
             return self._snapshot
-        self._pending_cell = None
-        if (before := self._before_pending) is not None:
-            self._before_pending = None
-            self._observe(before)
+        before, self._pending_cell, self._before_pending = (
+            self._before_pending,
+            None,
+            None,
+        )
         raw, at = pending
         if not isinstance(frame := self._decode(raw), CellInfo):
             return self._snapshot  # undecodable (counted)
+
+        def earlier() -> tuple[CellInfo, float] | None:
+            if before is None or not isinstance(
+                cell := self._decode(before[0]), CellInfo
+            ):
+                return None
+            return cell, before[1]
+
         assert self._shield is not None
-        self._refresh_dropped = self._shield.check_sampled(frame, at) is not None
+        self._refresh_dropped = (
+            self._shield.check_sampled(frame, at, earlier) is not None
+        )
         if self._refresh_dropped:
             self.stats.implausible_frames += 1
         else:

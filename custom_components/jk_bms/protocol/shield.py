@@ -176,13 +176,26 @@ class FrameShield:
             self._drops[reason] = self._drops.get(reason, 0) + 1
         return reason
 
-    def check_sampled(self, cell: CellInfo, at: float) -> str | None:
+    def check_sampled(
+        self,
+        cell: CellInfo,
+        at: float,
+        before: Callable[[], tuple[CellInfo, float] | None] | None = None,
+    ) -> str | None:
         """``check`` for the whole frame of a sample ``check_sample`` accepted.
 
         The step rules on the sampled values (cells, current, SoC) ran frame by
-        frame already; the rest meet theirs against the last frame shown.
+        frame already; the rest meet theirs against the last frame shown. When
+        that fails, the frame received ``before`` it (decoded only then) meets
+        the check first, uncounted: a real move in a value that is not sampled
+        shows in two frames in a row, as the step rules want.
         """
+        saved = copy(self._cells)
         reason = self._check_cell_info(cell, at, sampled=True)
+        if reason is not None and before is not None and (earlier := before()):
+            self._cells = saved
+            self._check_cell_info(*earlier, sampled=True)
+            reason = self._check_cell_info(cell, at, sampled=True)
         if reason is not None:
             self._drops[reason] = self._drops.get(reason, 0) + 1
         return reason
@@ -190,9 +203,9 @@ class FrameShield:
     def observe(self, cell: CellInfo, at: float) -> None:
         """Let the whole of a cell frame that is not shown meet ``check_sampled``.
 
-        No drop is counted. The frame before the one shown, and the first frame
-        of a jump (its sample dropped): a real move shows in both, so the frame
-        shown next is judged against them as the per-frame rules would.
+        No drop is counted. The first frame of a jump (its sample dropped): the
+        jump's other values moved in it too, so the frame shown next is judged
+        against it as the per-frame rules would.
         """
         self._check_cell_info(cell, at, sampled=True)
 

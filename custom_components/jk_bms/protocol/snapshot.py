@@ -8,7 +8,7 @@ types without the link machinery.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
@@ -66,8 +66,16 @@ class FrameShield(Protocol):
     def check_sample(self, sample: CellSample, at: float) -> str | None:
         """Return None to accept a streamed cell frame's sample, or the reason."""
 
-    def check_sampled(self, cell: CellInfo, at: float) -> str | None:
-        """Return None to accept the whole frame of an accepted sample, or the reason."""
+    def check_sampled(
+        self,
+        cell: CellInfo,
+        at: float,
+        before: Callable[[], tuple[CellInfo, float] | None] | None = None,
+    ) -> str | None:
+        """Return None to accept the whole frame of an accepted sample, or the reason.
+
+        ``before``: the frame received before it, asked for when the check fails.
+        """
 
     def observe(self, cell: CellInfo, at: float) -> None:
         """Show the full check a cell frame that is not shown (no drop counted)."""
