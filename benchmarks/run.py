@@ -77,19 +77,25 @@ CHANGES = """## What the figures led to
   and the data are built at the hand-on, or at once when a watched value changes
   (full-charge edge, alarms, charge / discharge MOSFETs). The parser returns at
   once for a notification inside a frame in progress (21.4 -> 16.6 µs per frame).
-  The full decode stays per frame: the frame shield (now wired) checks every
-  field of every frame against the previous one, so it needs them all (+21 µs
-  per frame, table above). Loop CPU per BMS per minute, same in-process harness
-  before the shield was wired (one 60 s round each): 43.6 -> 36.3 ms at 5 s,
-  37.1 -> 23.0 ms at 30 s. Today's bench (shield wired, fresh process per run,
-  medians of 3 rounds): 41.5 ms at 5 s, 35.0 ms at 30 s. **Not met**: the
-  target is <= 30 ms, or <= 2x BMS_BLE-HA's 16.2 ms (32 ms); at 5 s we are at
-  2.6x. What is left is per frame (notification + parse, decode, shield,
-  snapshot: about 35 ms/min even at 30 s) plus the recorder's `last_reported`
-  updates of the live values (37 ms recorder CPU per minute at 5 s against 3 at
-  30 s): the next steps are a shield that checks every frame on the fields the
-  meters and its step rules need and the rest at the hand-on, and fewer
-  unchanged live reports.
+  The full decode went on running per frame for the frame shield, which checked
+  every field of every frame against the previous one.
+* **Per frame only the sample** (issue 14; `protocol/sampling.py`,
+  `FrameShield.check_sample`, `LinkCore.refresh`). Timed in place (thread-CPU
+  wrappers, 4 BMS, 45 s): of ~280 µs per cell frame, the full decode took 90 µs,
+  the shield 68 µs and the snapshot and meters 73 µs, for a frame shown once in
+  ten. Now each frame is decoded only for a dozen values (the cells, V, I, the
+  power field, SoC, full capacity, alarm word, MOSFETs: 8 µs against 32 µs for
+  the whole frame, same run, out of place) and the shield runs its rules on
+  those (8 µs against 28 µs); the whole frame is decoded and checked when it is
+  shown (`check_sampled`, against the frame shown before). The bit-flip sweep
+  (below) runs both gates: every harmful flip is still dropped, and no flipped
+  V / I / P reaches an energy meter. Loop CPU per BMS per minute, one run each
+  in the same harness: 41.7 -> 28.5 ms at 5 s (wrappers included), 36.3 ->
+  20.2 ms at 30 s. Also found while measuring: a 45 s window that takes in a
+  5-minute mark includes Home Assistant's statistics compile (recorder CPU 3 ->
+  40 ms per BMS per minute in that window, for us and for the peer), and single
+  runs of the peer's loop CPU ranged 51-62 ms today (16 ms in the previous
+  bench): the tables below are medians of the rounds of this run.
 * **BMS_BLE-HA side by side** (`benchmarks/peer_ha.py`): BMS_BLE-HA 2.15.0
   (patman15, `custom_components/bms_ble`) with the aiobmsble it pins (0.26.0),
   bench-only in `bench-extras`, set up through its own Bluetooth discovery flow

@@ -33,6 +33,7 @@ from .setting_frame_rules import (
     settings_reason,
 )
 from .setting_rules import holds
+from .snapshot import EarlierFrame
 from .tables import frame_limits as limits
 from .tables.registers import REGISTERS
 
@@ -177,10 +178,7 @@ class FrameShield:
         return reason
 
     def check_sampled(
-        self,
-        cell: CellInfo,
-        at: float,
-        before: Callable[[], tuple[CellInfo, float] | None] | None = None,
+        self, cell: CellInfo, at: float, before: EarlierFrame | None = None
     ) -> str | None:
         """``check`` for the whole frame of a sample ``check_sample`` accepted.
 

@@ -53,6 +53,9 @@ class LinkStatus:
     attempt: int = 0
 
 
+type EarlierFrame = Callable[[], tuple[CellInfo, float] | None]  # decoded on demand
+
+
 class FrameShield(Protocol):
     """Decides per decoded frame whether it can come from a real pack."""
 
@@ -67,10 +70,7 @@ class FrameShield(Protocol):
         """Return None to accept a streamed cell frame's sample, or the reason."""
 
     def check_sampled(
-        self,
-        cell: CellInfo,
-        at: float,
-        before: Callable[[], tuple[CellInfo, float] | None] | None = None,
+        self, cell: CellInfo, at: float, before: EarlierFrame | None = None
     ) -> str | None:
         """Return None to accept the whole frame of an accepted sample, or the reason.
 
