@@ -277,22 +277,29 @@ async def test_signal_strength_known_from_set_up(
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 
-@pytest.mark.usefixtures("no_backoff")
-async def test_advert_after_drop_reconnects_early(
-    hass: HomeAssistant, virtual_bms, virtual_proxy: VirtualProxy
+async def _drop_and_refuse_three_reconnects(
+    hass: HomeAssistant, bms: VirtualJkBms, coordinator: JkBmsCoordinator
 ) -> None:
-    """The BMS advertises again: the long backoff is cut short."""
-    bms, entry, coordinator = await setup_bms(hass, virtual_bms)
+    """Drop the link, refuse three reconnects (the next one in 16 s), then let it in."""
     bms.faults.refuse_connections = True
     bms.drop_link()
     await hass.async_block_till_done(wait_background_tasks=True)
-    for delay in (2, 4, 8):  # three failed attempts: the next one in 16 s
+    for delay in (2, 4, 8):
         fire(hass, delay + 0.6)
         await hass.async_block_till_done(wait_background_tasks=True)
     assert coordinator.session.stats.connect_failures == 3
     assert not coordinator.link_connected
     bms.faults.refuse_connections = False
     bms.faults.stop_streaming = False
+
+
+@pytest.mark.usefixtures("no_backoff")
+async def test_advert_after_drop_reconnects_early(
+    hass: HomeAssistant, virtual_bms, virtual_proxy: VirtualProxy
+) -> None:
+    """The BMS advertises again: the long backoff is cut short."""
+    bms, entry, coordinator = await setup_bms(hass, virtual_bms)
+    await _drop_and_refuse_three_reconnects(hass, bms, coordinator)
     virtual_proxy.advertise(bms.address)
     await hass.async_block_till_done(wait_background_tasks=True)
     # Before 2026.10 the unchanged advert is found at the next check (1 s).
@@ -316,15 +323,7 @@ async def test_adverts_every_half_second_do_not_postpone_the_reconnect(
 ) -> None:
     """A proxy passing on every advert (twice a second) still gets it reconnected."""
     bms, entry, coordinator = await setup_bms(hass, virtual_bms)
-    bms.faults.refuse_connections = True
-    bms.drop_link()
-    await hass.async_block_till_done(wait_background_tasks=True)
-    for delay in (2, 4, 8):  # three failed attempts: the next one in 16 s
-        fire(hass, delay + 0.6)
-        await hass.async_block_till_done(wait_background_tasks=True)
-    assert coordinator.session.stats.connect_failures == 3
-    bms.faults.refuse_connections = False
-    bms.faults.stop_streaming = False
+    await _drop_and_refuse_three_reconnects(hass, bms, coordinator)
     for _ in range(8):  # 4 s of adverts, two a second
         virtual_proxy.advertise(bms.address)
         freezer.tick(0.5)

@@ -341,6 +341,7 @@ class LinkCore:
         ]
         self._ready = True
         self._pending_cell = self._before_pending = None
+        self._refresh_dropped = False  # the handshake's frames are shown whole
         for frame, at in frames:
             self._publish(frame, at)
         cell_raw, _ = self._accepted[FrameType.CELL_INFO]
