@@ -64,13 +64,8 @@ class _Anchor[T]:
         frame: T,
         at: float,
         step_reason: StepReason[T],
-        again: StepReason[T] | None = None,
     ) -> str | None:
-        """Accept ``frame`` (None) or return the step rule it breaks.
-
-        ``again``: the rule a frame meets against the candidate (default:
-        ``step_reason``).
-        """
+        """Accept ``frame`` (None) or return the step rule it breaks."""
         if self._accepted is None:
             self._take(frame, at)
             return None
@@ -83,7 +78,7 @@ class _Anchor[T]:
         self._step_drops += 1
         if (
             candidate is not None
-            and (again or step_reason)(candidate[0], frame, at - candidate[1]) is None
+            and step_reason(candidate[0], frame, at - candidate[1]) is None
         ) or self._step_drops >= limits.STEP_DROPS_TO_REANCHOR:
             self._take(frame, at)  # the move is real: shown twice, or a long run
             return None
@@ -156,9 +151,7 @@ class FrameShield:
                 reason = self._check_device_info(frame, at)
             case _:
                 reason = None
-        if reason is not None:
-            self._drops[reason] = self._drops.get(reason, 0) + 1
-        return reason
+        return self._counted(reason)
 
     # --------------------------------------------------------- cell info
 
@@ -173,9 +166,7 @@ class FrameShield:
             at,
             lambda old, new, dt: sample_step_reason(old, new, dt, self.current_limit),
         )
-        if reason is not None:
-            self._drops[reason] = self._drops.get(reason, 0) + 1
-        return reason
+        return self._counted(reason)
 
     def check_sampled(
         self, cell: CellInfo, at: float, before: EarlierFrame | None = None
@@ -194,9 +185,7 @@ class FrameShield:
             self._cells = saved
             self._check_cell_info(*earlier, sampled=True)
             reason = self._check_cell_info(cell, at, sampled=True)
-        if reason is not None:
-            self._drops[reason] = self._drops.get(reason, 0) + 1
-        return reason
+        return self._counted(reason)
 
     def observe(self, cell: CellInfo, at: float) -> None:
         """Let the whole of a cell frame that is not shown meet ``check_sampled``.
@@ -206,6 +195,11 @@ class FrameShield:
         against it as the per-frame rules would.
         """
         self._check_cell_info(cell, at, sampled=True)
+
+    def _counted(self, reason: str | None) -> str | None:
+        if reason is not None:
+            self._drops[reason] = self._drops.get(reason, 0) + 1
+        return reason
 
     def _check_cell_info(
         self, cell: CellInfo, at: float, *, sampled: bool = False
@@ -221,7 +215,6 @@ class FrameShield:
             lambda old, new, dt: cell_step_reason(
                 old, new, dt, limit, free=written, sampled=sampled
             ),
-            lambda old, new, dt: cell_step_reason(old, new, dt, limit, sampled=sampled),
         )
         if reason is None:
             for key in written & self._expected.keys():
